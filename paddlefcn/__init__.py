@@ -1,0 +1,23 @@
+"""paddlefcn: Fully Convolutional Networks for semantic segmentation in PaddlePaddle."""
+
+from paddlefcn.config import dump_config, load_config
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.models import FCN, build_model
+from paddlefcn.registry import BACKBONES, DATASETS, HEADS, LOSSES, TRANSFORMS, UPSAMPLERS
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKBONES",
+    "DATASETS",
+    "FCN",
+    "HEADS",
+    "LOSSES",
+    "PaddleFCNError",
+    "TRANSFORMS",
+    "UPSAMPLERS",
+    "__version__",
+    "build_model",
+    "dump_config",
+    "load_config",
+]

@@ -1,0 +1,207 @@
+"""YAML configs: ``_base_`` inheritance, ``-o`` overrides, validation and dumping."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import yaml
+
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.io import atomic_write_text
+
+BASE_KEY = "_base_"
+INHERIT_KEY = "_inherited_"
+ANY = None  # a schema leaf: any value (or a free-form mapping checked by the registry that builds it)
+
+# Known keys of each section. A nested dict is checked key by key; ANY is left to whatever consumes it.
+SCHEMA: dict[str, Any] = {
+    "model": {"num_classes": ANY, "backbone": ANY, "head": ANY, "pretrained": ANY},
+    "loss": {"type": ANY, "ignore_index": ANY, "weight": ANY},
+    "optimizer": {
+        "type": ANY,
+        "momentum": ANY,
+        "weight_decay": ANY,
+        "no_decay": ANY,
+        "nesterov": ANY,
+        "grad_clip": ANY,
+    },
+    "lr": {
+        "type": ANY,
+        "base": ANY,
+        "power": ANY,
+        "end": ANY,
+        "warmup_iters": ANY,
+        "warmup_start": ANY,
+    },
+    "train": {
+        "iters": ANY,
+        "batch_size": ANY,
+        "eval_interval": ANY,
+        "save_interval": ANY,
+        "keep_checkpoints": ANY,
+        "log_interval": ANY,
+        "amp": ANY,
+        "seed": ANY,
+        "max_bad_steps": ANY,
+        "vis_images": ANY,
+        "sync_bn": ANY,
+    },
+    "data": {"train": ANY, "val": ANY, "test": ANY, "num_workers": ANY},
+    "eval": {"mode": ANY, "crop_size": ANY, "stride": ANY, "flip": ANY, "scales": ANY, "batch_size": ANY},
+    "export": {"output_op": ANY, "input_shape": ANY, "resize": ANY},
+    "runtime": {"cpu_threads": ANY, "onednn": ANY},
+}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads ``5e-4`` and ``1e3`` as floats (YAML 1.1 wants a dot)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parses YAML text; ``source`` names it in errors."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise PaddleFCNError(f"{source}{where}: invalid YAML ({problem})") from err
+
+
+def load_config(path: str | os.PathLike, overrides: Optional[Iterable[str]] = None) -> dict:
+    """Loads a config file with its ``_base_`` files and applies ``-o`` overrides.
+
+    Args:
+        path: The YAML file.
+        overrides: Strings ``"a.b.c=value"`` exactly as given to ``-o``; values are parsed as YAML.
+
+    Returns:
+        The merged config as a plain dict.
+    """
+    cfg = _load_file(Path(path), chain=())
+    for item in overrides or ():
+        apply_override(cfg, item)
+    return cfg
+
+
+def _load_file(path: Path, chain: tuple[Path, ...]) -> dict:
+    path = path.resolve()
+    if path in chain:
+        raise PaddleFCNError(f"{path}: _base_ files include each other in a loop")
+    if not path.is_file():
+        where = f" (a _base_ of {chain[-1]})" if chain else ""
+        raise PaddleFCNError(f"config file not found: {path}{where}")
+    data = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PaddleFCNError(f"{path}: a config must be a mapping, got {type(data).__name__}")
+    bases = data.pop(BASE_KEY, [])
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise PaddleFCNError(f"{path}: _base_ must be a path or a list of paths")
+    validate(data, str(path))
+    merged: dict = {}
+    for base in bases:
+        merged = merge(merged, _load_file(path.parent / base, chain + (path,)))
+    return merge(merged, data)
+
+
+def merge(base: dict, child: dict) -> dict:
+    """Deep-merges ``child`` into a copy of ``base``: dicts merge, everything else replaces.
+
+    A child mapping with ``_inherited_: false`` replaces the base mapping instead of merging.
+    """
+    out = copy.deepcopy(base)
+    for key, value in child.items():
+        if isinstance(value, dict):
+            value = dict(value)
+            inherit = value.pop(INHERIT_KEY, True)
+            if inherit and isinstance(out.get(key), dict):
+                out[key] = merge(out[key], value)
+                continue
+            out[key] = merge({}, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def validate(cfg: dict, source: str) -> None:
+    """Raises on a key that no part of paddlefcn reads, naming the key and ``source``."""
+    _check_keys(cfg, SCHEMA, (), source)
+
+
+def _check_keys(node: dict, schema: dict, prefix: tuple[str, ...], source: str) -> None:
+    for key, value in node.items():
+        if key == INHERIT_KEY:
+            continue
+        dotted = ".".join(prefix + (str(key),))
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            raise PaddleFCNError(f"{source}: unknown config key '{dotted}' (known here: {known})")
+        sub = schema[key]
+        if isinstance(sub, dict):
+            if not isinstance(value, dict):
+                raise PaddleFCNError(f"{source}: '{dotted}' must be a mapping, got {value!r}")
+            _check_keys(value, sub, prefix + (str(key),), source)
+
+
+def apply_override(cfg: dict, item: str) -> None:
+    """Applies one ``a.b.c=value`` override in place."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise PaddleFCNError(f"override '{item}' must look like key.path=value")
+    parts = key.strip().split(".")
+    value = parse_yaml(raw, f"override '{item}'")
+    patch: Any = value
+    for part in reversed(parts):
+        patch = {part: patch}
+    validate(patch, f"override '{item}'")
+    node = cfg
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            if child is not None:
+                raise PaddleFCNError(f"override '{item}': '{part}' is not a mapping")
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = value
+
+
+def dump_config(cfg: dict, path: str | os.PathLike) -> None:
+    """Writes the resolved config as YAML (atomically)."""
+    atomic_write_text(path, dump_yaml(cfg))
+
+
+def dump_yaml(cfg: dict) -> str:
+    """The config as YAML text, keys in their original order."""
+    return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None, allow_unicode=True)
+
+
+def require(cfg: dict, dotted: str, source: str = "config") -> Any:
+    """Returns ``cfg[a][b]...`` for ``"a.b..."``, or raises naming the missing key."""
+    node: Any = cfg
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise PaddleFCNError(f"{source}: missing required key '{dotted}'")
+        node = node[part]
+    return node

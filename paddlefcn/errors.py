@@ -1,0 +1,11 @@
+"""The error type for user mistakes: one line naming the culprit."""
+
+
+class PaddleFCNError(Exception):
+    """A bad config, path, name or input supplied by the user.
+
+    Tools catch it, print its single-line message and exit with status 2.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))

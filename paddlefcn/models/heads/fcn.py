@@ -1,0 +1,98 @@
+"""The FCN head: 1x1 score layers on skip features, fused by addition, upsampled in stages."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import paddle
+from paddle import nn
+
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.models.backbones.base import FeatureSpec
+from paddlefcn.models.upsample import build_upsampler
+from paddlefcn.registry import HEADS
+
+
+@HEADS.register()
+class FCNHead(nn.Layer):
+    """Scores the coarsest feature, then repeatedly upsamples and adds the score of the next skip.
+
+    Score layers start at zero, as in the paper, so a new skip begins as a no-op.
+
+    Args:
+        feature_specs: The backbone's published features.
+        num_classes: Number of output classes.
+        skips: Strides to fuse, coarsest first, e.g. ``(32, 16, 8)`` for FCN-8s.
+        upsampler: Config of the in-network upsamplers (``type``, ``scheme``, ``init``, ``learnable``).
+        final_upsampler: Keys that differ for the last upsampler (to stride 1); default: none.
+    """
+
+    def __init__(
+        self,
+        feature_specs: Sequence[FeatureSpec],
+        num_classes: int,
+        skips: Sequence[int] = (32, 16, 8),
+        upsampler: Optional[dict] = None,
+        final_upsampler: Optional[dict] = None,
+    ) -> None:
+        super().__init__()
+        skips = [int(s) for s in skips]
+        if not skips or sorted(skips, reverse=True) != skips or len(set(skips)) != len(skips):
+            raise PaddleFCNError(f"head skips must be distinct strides, coarsest first, got {skips}")
+        by_stride = {spec.stride: (i, spec) for i, spec in enumerate(feature_specs)}
+        missing = [s for s in skips if s not in by_stride]
+        if missing:
+            raise PaddleFCNError(f"head skips {missing} are not among the backbone strides {sorted(by_stride)}")
+        self.skips = skips
+        self.feature_index = [by_stride[s][0] for s in skips]
+        zero = paddle.ParamAttr(initializer=nn.initializer.Constant(0.0))
+        self.scores = nn.LayerList(
+            [nn.Conv2D(by_stride[s][1].channels, num_classes, 1, weight_attr=zero, bias_attr=zero) for s in skips]
+        )
+        upsampler = dict(upsampler or {})
+        final = {**upsampler, **(final_upsampler or {})}
+        factors = [a // b for a, b in zip(skips, skips[1:])]
+        self.upsamplers = nn.LayerList([build_upsampler(upsampler, num_classes, f) for f in factors])
+        self.final_upsampler = build_upsampler(final, num_classes, skips[-1])
+
+    def forward(self, features: list[paddle.Tensor]) -> paddle.Tensor:
+        score = self.scores[0](features[self.feature_index[0]])
+        for up, head, index in zip(self.upsamplers, self.scores[1:], self.feature_index[1:]):
+            score = up(score) + head(features[index])
+        return self.final_upsampler(score)
+
+
+class _PaperHead(FCNHead):
+    """An FCNHead whose skips are fixed by the class (``SKIPS``)."""
+
+    SKIPS: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        feature_specs: Sequence[FeatureSpec],
+        num_classes: int,
+        upsampler: Optional[dict] = None,
+        final_upsampler: Optional[dict] = None,
+    ) -> None:
+        super().__init__(feature_specs, num_classes, self.SKIPS, upsampler, final_upsampler)
+
+
+@HEADS.register()
+class FCN32s(_PaperHead):
+    """The stride-32 score upsampled 32x."""
+
+    SKIPS = (32,)
+
+
+@HEADS.register()
+class FCN16s(_PaperHead):
+    """Stride-32 score, upsampled 2x and added to the stride-16 score, then upsampled 16x."""
+
+    SKIPS = (32, 16)
+
+
+@HEADS.register()
+class FCN8s(_PaperHead):
+    """As FCN16s with one more 2x step fusing the stride-8 score, then upsampled 8x."""
+
+    SKIPS = (32, 16, 8)

@@ -1,0 +1,56 @@
+"""The FCN segmentor: backbone + head, for inputs of any size."""
+
+from __future__ import annotations
+
+import paddle
+import paddle.nn.functional as F
+from paddle import nn
+
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.registry import BACKBONES, HEADS
+
+# The coarsest stride of every backbone; inputs are padded to a multiple of it.
+OUTPUT_STRIDE = 32
+
+
+class FCN(nn.Layer):
+    """Backbone and head; returns logits ``[N, C, H, W]`` at the input's own size.
+
+    The input is zero-padded at the bottom and right to a multiple of 32 (zero is the mean colour
+    after normalisation), so every stride divides it exactly, and the logits are cropped back.
+
+    Args:
+        backbone: A ``Backbone``.
+        head: A head taking the backbone's feature list.
+        num_classes: Number of output classes.
+    """
+
+    def __init__(self, backbone: nn.Layer, head: nn.Layer, num_classes: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.num_classes = num_classes
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        shape = paddle.shape(x).astype("int32")
+        height, width = shape[2], shape[3]
+        pad_h = (OUTPUT_STRIDE - height % OUTPUT_STRIDE) % OUTPUT_STRIDE
+        pad_w = (OUTPUT_STRIDE - width % OUTPUT_STRIDE) % OUTPUT_STRIDE
+        padded = F.pad(x, paddle.stack([paddle.zeros_like(pad_w), pad_w, paddle.zeros_like(pad_h), pad_h]))
+        logits = self.head(self.backbone(padded))
+        return logits[:, :, :height, :width]
+
+
+def build_model(model_cfg: dict) -> FCN:
+    """Builds an FCN from the ``model`` section of a config."""
+    if not isinstance(model_cfg, dict):
+        raise PaddleFCNError(f"'model' must be a mapping, got {model_cfg!r}")
+    for key in ("num_classes", "backbone", "head"):
+        if key not in model_cfg:
+            raise PaddleFCNError(f"model: missing required key 'model.{key}'")
+    num_classes = model_cfg["num_classes"]
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+        raise PaddleFCNError(f"model.num_classes must be a positive integer, got {num_classes!r}")
+    backbone = BACKBONES.build(model_cfg["backbone"])
+    head = HEADS.build(model_cfg["head"], feature_specs=backbone.feature_specs, num_classes=num_classes)
+    return FCN(backbone, head, num_classes)
