@@ -43,8 +43,10 @@ def scheme_geometry(scheme: str, factor: int) -> tuple[int, int, int]:
     """(kernel, stride, padding) of ``scheme`` for an up-factor ``factor``."""
     if scheme not in SCHEMES:
         raise PaddleFCNError(f"unknown upsampler scheme '{scheme}' (known: {', '.join(SCHEMES)})")
-    if factor < 2 or (scheme == "4x/2x/x" and factor % 2):
-        raise PaddleFCNError(f"upsampler scheme '{scheme}' needs an even factor >= 2, got {factor}")
+    if factor < 2:
+        raise PaddleFCNError(f"upsampler factor must be >= 2, got {factor}")
+    if scheme == "4x/2x/x" and factor % 2:
+        raise PaddleFCNError(f"upsampler scheme '4x/2x/x' needs an even factor, got {factor}")
     if scheme == "4x/2x/x":
         return 2 * factor, factor, factor // 2
     return factor, factor, 0

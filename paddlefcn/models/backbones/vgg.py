@@ -39,7 +39,8 @@ class VGG16(Backbone):
             raise PaddleFCNError(
                 f"VGG16: fc_channels={fc_channels} cannot take pretrained classifier weights (needs 4096)"
             )
-        net = vgg16()
+        # Without weights to convert, skip building the 100M-parameter classifier.
+        net = vgg16() if pretrained is not None else vgg16(num_classes=0, with_pool=False)
         load_vision_weights(net, pretrained, lambda: vgg16(pretrained=True))
         features = list(net.features.children())
         self.to_pool3 = nn.Sequential(*features[:_POOL3])
