@@ -1,0 +1,126 @@
+"""Test-time inference: whole image or sliding window, with optional flip and multi-scale averaging.
+
+Every combination averages **logits** (sliding-window overlaps, the flipped pass and the scales), so
+the result is still logits: a single pass returns exactly what the model returns, and ``argmax`` or
+``softmax`` can be applied to it afterwards like to any model output.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+from paddle import nn
+
+from paddlefcn.errors import PaddleFCNError
+
+MODES = ("whole", "slide")
+
+
+def predict_logits(
+    model: nn.Layer,
+    images: paddle.Tensor,
+    mode: str = "whole",
+    crop_size: Optional[Sequence[int]] = None,
+    stride: Optional[Sequence[int]] = None,
+    flip: bool = False,
+    scales: Sequence[float] = (1.0,),
+) -> paddle.Tensor:
+    """Logits ``[N, C, H, W]`` at the size of ``images`` ``[N, 3, H, W]``.
+
+    The caller chooses train/eval mode and gradient recording; this function only runs forward passes.
+
+    Args:
+        model: Returns logits at its input's size for any size.
+        images: A normalised batch.
+        mode: ``"whole"`` (one pass over the full image) or ``"slide"`` (crops of ``crop_size``).
+        crop_size: Window ``(h, w)`` for ``"slide"``; images smaller than it are zero-padded.
+        stride: Window step ``(h, w)``; at most ``crop_size``. Defaults to half the crop.
+        flip: Also predict the horizontally flipped image and average.
+        scales: Resize factors; the image is resized (bilinear) by each, predicted, and the logits
+            are resized back and averaged.
+    """
+    if mode not in MODES:
+        raise PaddleFCNError(f"unknown inference mode '{mode}' (known: {', '.join(MODES)})")
+    scales = tuple(float(s) for s in scales)
+    if not scales or min(scales) <= 0:
+        raise PaddleFCNError(f"inference scales must be positive numbers, got {list(scales)}")
+    window = _window(crop_size, stride) if mode == "slide" else None
+    height, width = images.shape[2], images.shape[3]
+    total = None
+    for scale in scales:
+        size = [max(1, round(height * scale)), max(1, round(width * scale))]
+        resized = images if size == [height, width] else _resize(images, size)
+        logits = _flip_averaged(model, resized, window, flip)
+        if size != [height, width]:
+            logits = _resize(logits, [height, width])
+        total = logits if total is None else total + logits
+    return total if len(scales) == 1 else total / len(scales)
+
+
+def _window(crop_size: Optional[Sequence[int]], stride: Optional[Sequence[int]]) -> tuple[tuple[int, int], ...]:
+    if crop_size is None:
+        raise PaddleFCNError("slide inference needs a crop size (--crop-size H W or eval.crop_size)")
+    crop = _pair(crop_size, "crop size")
+    step = _pair(stride, "stride") if stride is not None else (max(1, crop[0] // 2), max(1, crop[1] // 2))
+    if step[0] > crop[0] or step[1] > crop[1]:
+        raise PaddleFCNError(f"slide stride {list(step)} is larger than the crop size {list(crop)}")
+    return crop, step
+
+
+def _pair(value: Sequence[int], what: str) -> tuple[int, int]:
+    values = [value, value] if isinstance(value, int) else list(value)
+    if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
+        raise PaddleFCNError(f"{what} must be two positive integers (height width), got {value!r}")
+    return values[0], values[1]
+
+
+def _resize(x: paddle.Tensor, size: list[int]) -> paddle.Tensor:
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def _flip_averaged(
+    model: nn.Layer, images: paddle.Tensor, window: Optional[tuple[tuple[int, int], ...]], flip: bool
+) -> paddle.Tensor:
+    logits = _single(model, images, window)
+    if flip:
+        flipped = _single(model, paddle.flip(images, axis=[3]), window)
+        logits = (logits + paddle.flip(flipped, axis=[3])) / 2
+    return logits
+
+
+def _single(model: nn.Layer, images: paddle.Tensor, window: Optional[tuple[tuple[int, int], ...]]) -> paddle.Tensor:
+    if window is None:
+        return model(images)
+    return _slide(model, images, *window)
+
+
+def _slide(model: nn.Layer, images: paddle.Tensor, crop: tuple[int, int], step: tuple[int, int]) -> paddle.Tensor:
+    """Averages the logits of overlapping windows; the last window of each axis ends at the border."""
+    height, width = images.shape[2], images.shape[3]
+    pad_h, pad_w = max(crop[0] - height, 0), max(crop[1] - width, 0)
+    if pad_h or pad_w:
+        # Zero is the mean colour after normalisation, as in the model's own padding.
+        images = F.pad(images, [0, pad_w, 0, pad_h])
+    full_h, full_w = height + pad_h, width + pad_w
+    rows = _starts(full_h, crop[0], step[0])
+    cols = _starts(full_w, crop[1], step[1])
+    count = np.zeros([full_h, full_w], dtype=np.float32)
+    total = None
+    for top in rows:
+        for left in cols:
+            logits = model(images[:, :, top : top + crop[0], left : left + crop[1]])
+            if total is None:
+                total = paddle.zeros([images.shape[0], logits.shape[1], full_h, full_w], dtype=logits.dtype)
+            total[:, :, top : top + crop[0], left : left + crop[1]] += logits
+            count[top : top + crop[0], left : left + crop[1]] += 1
+    averaged = total / paddle.to_tensor(count, dtype=total.dtype)
+    return averaged[:, :, :height, :width]
+
+
+def _starts(size: int, crop: int, step: int) -> list[int]:
+    """Window offsets along one axis that cover ``[0, size)``; ``size >= crop``."""
+    last = size - crop
+    return list(range(0, last, step)) + [last]
