@@ -1,12 +1,16 @@
 """Confusion matrix and metrics against a straightforward numpy computation."""
 
+import io
 import json
 import math
 
 import numpy as np
 import paddle
 import pytest
+from paddle import nn
 
+from paddlefcn.engine.evaluator import ProgressBar, evaluate
+from paddlefcn.engine.inference import predict_logits
 from paddlefcn.engine.metrics import METRIC_KEYS, ConfusionMatrix, compute_metrics, format_table
 from paddlefcn.errors import PaddleFCNError
 
@@ -156,3 +160,79 @@ def test_format_table_lists_every_class_and_the_summary():
     assert any(line.split()[:3] == ["cat", "-", "-"] for line in lines)
     with pytest.raises(ValueError):
         format_table(metrics, ["only-one"])
+
+
+class OneHotEcho(nn.Layer):
+    """Returns its input as logits and records the mode it ran in; a dropout child keeps its own flag."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append((self.training, self.drop.training, paddle.is_grad_enabled()))
+        return x
+
+
+def one_hot_batches(rng, num_classes=3, batches=3):
+    batches_out, preds, labels = [], [], []
+    for _ in range(batches):
+        pred = rng.integers(0, num_classes, size=(2, 5, 7))
+        label = rng.integers(0, num_classes, size=(2, 5, 7))
+        label[0, 0, :3] = IGNORE
+        images = np.eye(num_classes, dtype="float32")[pred].transpose(0, 3, 1, 2)
+        batches_out.append((paddle.to_tensor(images), paddle.to_tensor(label)))
+        preds.append(pred)
+        labels.append(label)
+    return batches_out, preds, labels
+
+
+def test_evaluate_scores_the_argmax_of_every_batch_in_eval_mode_without_grad(capsys):
+    loader, preds, labels = one_hot_batches(np.random.default_rng(3))
+    model = OneHotEcho()
+    model.train()
+    model.drop.eval()
+    metrics = evaluate(model, loader, num_classes=3, progress=True)
+    assert metrics["confusion_matrix"] == reference(preds, labels, 3)["confusion_matrix"]
+    assert metrics["miou"] == pytest.approx(reference(preds, labels, 3)["miou"])
+    assert model.seen == [(False, False, False)] * 3
+    assert model.training and not model.drop.training
+    assert capsys.readouterr().out == ""  # no progress bar when stdout is not a terminal
+
+
+def test_evaluate_restores_modes_after_an_error():
+    model = OneHotEcho()
+    model.train()
+    with pytest.raises(PaddleFCNError):
+        evaluate(model, [(paddle.zeros([1, 3, 2, 2]), paddle.full([1, 2, 2], 9, dtype="int64"))], num_classes=3)
+    assert model.training and model.drop.training
+
+
+class FavoursClassZeroOnTheRight(nn.Layer):
+    """Echoes its input plus a class-0 bonus growing with the column: changed by flips and crops."""
+
+    def forward(self, x):
+        bonus = 0.3 * paddle.arange(x.shape[3], dtype=x.dtype)
+        return x + paddle.to_tensor([1.0, 0.0, 0.0]).reshape([1, 3, 1, 1]) * bonus
+
+
+def test_evaluate_passes_inference_options_through():
+    loader, _, labels = one_hot_batches(np.random.default_rng(4))
+    options = {"mode": "slide", "crop_size": (4, 4), "stride": (2, 3), "flip": True, "scales": (1.0, 1.5)}
+    model = FavoursClassZeroOnTheRight()
+    preds = [predict_logits(model, images, **options).argmax(1).numpy() for images, _ in loader]
+    plain = [model(images).argmax(1).numpy() for images, _ in loader]
+    assert any((p != q).any() for p, q in zip(preds, plain))  # the options matter for this model
+    metrics = evaluate(model, loader, 3, **options)
+    assert metrics["confusion_matrix"] == reference(preds, labels, 3)["confusion_matrix"]
+
+
+def test_progress_bar_draws_counts_in_place():
+    stream = io.StringIO()
+    bar = ProgressBar(4, stream, width=8)
+    bar.step()
+    bar.step()
+    bar.close()
+    text = stream.getvalue()
+    assert text.startswith("\r[##......] 1/4") and "\r[####....] 2/4" in text and text.endswith("\n")

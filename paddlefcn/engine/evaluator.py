@@ -1,0 +1,106 @@
+"""Evaluates a segmentor on a data loader: confusion matrix on the device, metrics on the host."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Iterable, Optional, Sequence, TextIO
+
+import paddle
+import paddle.distributed as dist
+from paddle import nn
+
+from paddlefcn.engine.inference import predict_logits
+from paddlefcn.engine.metrics import ConfusionMatrix, compute_metrics
+
+
+def evaluate(
+    model: nn.Layer,
+    loader: Iterable,
+    num_classes: int,
+    ignore_index: int = 255,
+    mode: str = "whole",
+    crop_size: Optional[Sequence[int]] = None,
+    stride: Optional[Sequence[int]] = None,
+    flip: bool = False,
+    scales: Sequence[float] = (1.0,),
+    progress: bool = True,
+) -> dict:
+    """Runs the model over ``loader`` and returns the metrics of ``compute_metrics``.
+
+    The model is put in eval mode and every layer's previous train/eval flag is restored afterwards.
+    With several ranks, each evaluates its own shard and the confusion matrices are summed.
+
+    Args:
+        model: Returns logits ``[N, C, H, W]`` at its input's size.
+        loader: Yields ``(images [N, 3, H, W], labels [N, H, W])`` batches.
+        num_classes: Number of classes.
+        ignore_index: Label value that is not scored.
+        mode: Inference mode, see ``predict_logits``; so are ``crop_size``, ``stride``, ``flip`` and ``scales``.
+        progress: Show a progress bar on rank 0 when stdout is a terminal.
+    """
+    matrix = ConfusionMatrix(num_classes, ignore_index)
+    show = progress and sys.stdout.isatty() and dist.get_rank() == 0
+    bar = ProgressBar(_length(loader), sys.stdout) if show else None
+    flags = [(layer, layer.training) for layer in model.sublayers(include_self=True)]
+    model.eval()
+    try:
+        with paddle.no_grad():
+            for batch in loader:
+                images, labels = batch[0], batch[1]
+                logits = predict_logits(
+                    model, images, mode=mode, crop_size=crop_size, stride=stride, flip=flip, scales=scales
+                )
+                matrix.update(logits.argmax(axis=1), labels)
+                if bar is not None:
+                    bar.step()
+    finally:
+        model.train(flags[0][1])
+        for layer, training in flags:
+            layer.training = training
+        if bar is not None:
+            bar.close()
+    return compute_metrics(matrix.all_reduce().numpy())
+
+
+def _length(loader: Iterable) -> Optional[int]:
+    try:
+        return len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+class ProgressBar:
+    """A one-line text progress bar redrawn in place with carriage returns.
+
+    Args:
+        total: Number of steps, or ``None`` when unknown (only the count is shown).
+        stream: Where to draw.
+        width: Characters of the bar itself.
+    """
+
+    def __init__(self, total: Optional[int], stream: TextIO, width: int = 30) -> None:
+        self.total = total
+        self.stream = stream
+        self.width = width
+        self.done = 0
+        self.start = time.monotonic()
+
+    def step(self) -> None:
+        """Advances by one and redraws."""
+        self.done += 1
+        elapsed = time.monotonic() - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        if self.total:
+            filled = min(self.width, self.width * self.done // self.total)
+            eta = (self.total - self.done) / rate if rate > 0 else 0.0
+            line = f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} eta {eta:.0f}s"
+        else:
+            line = f"{self.done} batches"
+        self.stream.write(f"\r{line} ({rate:.1f} it/s)")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Ends the line."""
+        self.stream.write("\n")
+        self.stream.flush()
