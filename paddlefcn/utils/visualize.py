@@ -1,0 +1,110 @@
+"""Colour masks, palette PNGs and overlays for segmentation results.
+
+Class ``i`` gets ``palette[i]``; the ignore index is drawn white (class 0 is usually black
+background). Other values without a palette entry use the VOC colour of that index.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence, Union
+
+import numpy as np
+from PIL import Image
+
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.io import atomic_path
+
+Palette = Union[np.ndarray, Sequence[Sequence[int]]]
+IGNORE_COLOR = (255, 255, 255)
+
+
+def default_palette(num_colors: int = 256) -> np.ndarray:
+    """The PASCAL VOC palette: the bits of each index spread over R, G and B.
+
+    Returns:
+        ``[num_colors, 3]`` uint8 colours; entry 0 is black, 1 dark red, 2 dark green, ...
+    """
+    index = np.arange(num_colors)
+    palette = np.zeros((num_colors, 3), dtype=np.int64)
+    for shift in range(8):
+        for channel in range(3):
+            bit = (index >> (channel + 3 * shift)) & 1
+            palette[:, channel] |= bit << (7 - shift)
+    return palette.astype(np.uint8)
+
+
+def color_table(palette: Palette, ignore_index: int = 255) -> np.ndarray:
+    """A full 256-entry colour table: ``palette`` first, white at ``ignore_index``, VOC colours elsewhere."""
+    colors = np.asarray(palette, dtype=np.int64).reshape(-1, 3)
+    if len(colors) > 256 or colors.min(initial=0) < 0 or colors.max(initial=0) > 255:
+        raise ValueError("a palette holds at most 256 RGB colours with values in [0, 255]")
+    table = default_palette(256)
+    table[: len(colors)] = colors
+    if 0 <= ignore_index < 256:
+        table[ignore_index] = IGNORE_COLOR
+    return table
+
+
+def colorize(mask: np.ndarray, palette: Palette, ignore_index: int = 255) -> np.ndarray:
+    """An RGB image ``[H, W, 3]`` uint8 of a class mask ``[H, W]`` with values in ``[0, 255]``."""
+    return color_table(palette, ignore_index)[_as_indices(mask)]
+
+
+def overlay(
+    image_rgb: np.ndarray, mask: np.ndarray, palette: Palette, alpha: float = 0.5, ignore_index: int = 255
+) -> np.ndarray:
+    """Blends the colourised mask over the image; ignored pixels keep the image's colour.
+
+    Args:
+        image_rgb: ``[H, W, 3]`` uint8.
+        mask: ``[H, W]`` class indices of the same size.
+        palette: Class colours.
+        alpha: Weight of the mask colour, in ``[0, 1]``.
+        ignore_index: Mask value left unblended.
+
+    Returns:
+        ``[H, W, 3]`` uint8.
+    """
+    image = np.asarray(image_rgb)
+    if image.ndim != 3 or image.shape[2] != 3 or image.shape[:2] != np.shape(mask):
+        raise ValueError(f"image {image.shape} and mask {np.shape(mask)} must be [H, W, 3] and [H, W]")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    colors = colorize(mask, palette, ignore_index).astype(np.float32)
+    blended = (1.0 - alpha) * image.astype(np.float32) + alpha * colors
+    blended = np.where((np.asarray(mask) == ignore_index)[..., None], image, blended)
+    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+
+
+def save_mask_png(path: str | os.PathLike, mask: np.ndarray, palette: Palette, ignore_index: int = 255) -> None:
+    """Writes a palette ("P" mode) PNG whose pixel values are the class indices (atomically)."""
+    indices = _as_indices(mask)
+    image = Image.frombytes("P", (indices.shape[1], indices.shape[0]), np.ascontiguousarray(indices).tobytes())
+    image.putpalette(color_table(palette, ignore_index).ravel().tolist())
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
+
+
+def save_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
+    """Writes an RGB ``[H, W, 3]`` uint8 image in the format of the file extension (atomically)."""
+    suffix = Path(path).suffix.lower()
+    image_format = Image.registered_extensions().get(suffix)
+    if image_format is None:
+        raise PaddleFCNError(f"cannot write an image to {path}: unknown extension '{suffix}' (use .png or .jpg)")
+    array = np.asarray(rgb)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise ValueError(f"expected an [H, W, 3] uint8 image, got {array.shape} {array.dtype}")
+    options = {"quality": 95} if image_format == "JPEG" else {}
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format=image_format, **options)
+
+
+def _as_indices(mask: np.ndarray) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer):
+        raise ValueError(f"a mask must be a 2-D integer array, got {mask.shape} {mask.dtype}")
+    if mask.size and (mask.min() < 0 or mask.max() > 255):
+        raise ValueError(f"mask values must be in [0, 255], got [{mask.min()}, {mask.max()}]")
+    return mask.astype(np.uint8)
