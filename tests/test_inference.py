@@ -1,12 +1,14 @@
 """Inference modes: whole, sliding window, flip and multi-scale averaging."""
 
+import argparse
+
 import numpy as np
 import paddle
 import pytest
 from paddle import nn
 
 import paddlefcn
-from paddlefcn.engine.inference import predict_logits
+from paddlefcn.engine.inference import add_inference_arguments, inference_options, predict_logits, predict_mask
 from paddlefcn.errors import PaddleFCNError
 
 
@@ -128,3 +130,58 @@ def test_a_single_scale_of_one_is_the_plain_output():
 def test_bad_options_are_user_errors(options, message):
     with pytest.raises(PaddleFCNError, match=message):
         predict_logits(Identity(), batch(8, 8, n=1), **options)
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser()
+    add_inference_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_inference_options_default_then_config_then_flags():
+    assert inference_options(None) == {
+        "mode": "whole",
+        "crop_size": None,
+        "stride": None,
+        "flip": False,
+        "scales": (1.0,),
+    }
+    eval_cfg = {"mode": "slide", "crop_size": [64, 64], "flip": True, "scales": [0.5, 1], "batch_size": 4}
+    from_cfg = inference_options(eval_cfg, parse())
+    assert from_cfg == {"mode": "slide", "crop_size": [64, 64], "stride": None, "flip": True, "scales": (0.5, 1.0)}
+    flags = parse("--mode", "whole", "--crop-size", "32", "48", "--stride", "16", "16", "--no-flip", "--scales", "2")
+    assert inference_options(eval_cfg, flags) == {
+        "mode": "whole",
+        "crop_size": [32, 48],
+        "stride": [16, 16],
+        "flip": False,
+        "scales": (2.0,),
+    }
+    assert inference_options({"scales": 1.5})["scales"] == (1.5,)
+
+
+@pytest.mark.parametrize(
+    ("eval_cfg", "message"),
+    [
+        ({"mode": "slide", "crop_size": "512"}, "crop size must be two positive integers"),
+        ({"flip": "yes"}, "eval.flip must be true or false"),
+        ({"scales": ["big"]}, "scales must be positive numbers"),
+        ({"mode": "slide"}, "needs a crop size"),
+    ],
+)
+def test_bad_config_options_are_user_errors(eval_cfg, message):
+    with pytest.raises(PaddleFCNError, match=message):
+        inference_options(eval_cfg)
+
+
+def test_predict_mask_returns_the_argmax_at_the_original_size():
+    image = np.zeros((6, 10, 3), dtype=np.uint8)
+    image[:, 5:, 1] = 255  # right half green
+
+    def halve(img, label):  # a stand-in val transform that resizes and scales to [0, 1]
+        small = img[::2, ::2].astype(np.float32) / 255.0
+        return np.ascontiguousarray(small.transpose(2, 0, 1)), label
+
+    mask = predict_mask(Identity(), image, halve)
+    assert mask.shape == (6, 10) and mask.dtype == np.int64
+    assert (mask[:, :4] == 0).all() and (mask[:, 6:] == 1).all()

@@ -11,7 +11,7 @@ from paddle import nn
 
 from paddlefcn.engine.evaluator import ProgressBar, evaluate
 from paddlefcn.engine.inference import predict_logits
-from paddlefcn.engine.metrics import METRIC_KEYS, ConfusionMatrix, compute_metrics, format_table
+from paddlefcn.engine.metrics import METRIC_KEYS, ConfusionMatrix, compute_metrics, format_table, save_metrics
 from paddlefcn.errors import PaddleFCNError
 
 IGNORE = 255
@@ -236,3 +236,11 @@ def test_progress_bar_draws_counts_in_place():
     bar.close()
     text = stream.getvalue()
     assert text.startswith("\r[##......] 1/4") and "\r[####....] 2/4" in text and text.endswith("\n")
+
+
+def test_save_metrics_writes_valid_json_with_null_for_undefined(tmp_path):
+    metrics = compute_metrics(np.array([[2, 0], [0, 0]]))
+    path = tmp_path / "out" / "metrics.json"
+    save_metrics(path, metrics)
+    loaded = json.loads(path.read_text())
+    assert loaded == metrics and loaded["class_iou"] == [1.0, None]

@@ -4,7 +4,7 @@ import paddle
 import pytest
 
 import paddlefcn
-from paddlefcn.engine.weights import load_model_weights
+from paddlefcn.engine.weights import load_model_weights, load_trained_model
 from paddlefcn.errors import PaddleFCNError
 
 TINY_MODEL = {"num_classes": 3, "backbone": {"type": "VGG16", "fc_channels": 16}, "head": {"type": "FCN8s"}}
@@ -75,3 +75,12 @@ def test_a_file_that_is_not_weights_is_a_user_error(tmp_path):
     path.write_bytes(b"not a pickle")
     with pytest.raises(PaddleFCNError, match="junk.pdparams: cannot read weights"):
         load_model_weights(build(), path)
+
+
+def test_load_trained_model_ignores_the_pretrained_backbone_and_sets_eval_mode(saved):
+    model, root = saved
+    cfg = dict(TINY_MODEL, backbone={"type": "VGG16", "fc_channels": 16, "pretrained": "/no/such/file.pdparams"})
+    loaded = load_trained_model(cfg, root / "best")
+    assert not loaded.training
+    assert bool(paddle.equal_all(loaded.backbone.fc6.weight, model.backbone.fc6.weight))
+    assert cfg["backbone"]["pretrained"] == "/no/such/file.pdparams"  # the caller's config is untouched

@@ -1,9 +1,9 @@
 """Training, evaluation and inference engine."""
 
 from paddlefcn.engine.evaluator import evaluate
-from paddlefcn.engine.inference import predict_logits
-from paddlefcn.engine.metrics import ConfusionMatrix, compute_metrics, format_table
-from paddlefcn.engine.weights import load_model_weights
+from paddlefcn.engine.inference import predict_logits, predict_mask
+from paddlefcn.engine.metrics import ConfusionMatrix, compute_metrics, format_table, save_metrics
+from paddlefcn.engine.weights import load_model_weights, load_trained_model
 
 __all__ = [
     "ConfusionMatrix",
@@ -11,5 +11,8 @@ __all__ = [
     "evaluate",
     "format_table",
     "load_model_weights",
+    "load_trained_model",
     "predict_logits",
+    "predict_mask",
+    "save_metrics",
 ]

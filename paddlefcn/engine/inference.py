@@ -7,7 +7,8 @@ the result is still logits: a single pass returns exactly what the model returns
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import argparse
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import paddle
@@ -17,6 +18,9 @@ from paddle import nn
 from paddlefcn.errors import PaddleFCNError
 
 MODES = ("whole", "slide")
+Window = tuple[tuple[int, int], tuple[int, int]]  # (crop (h, w), stride (h, w))
+Transforms = Callable[[np.ndarray, None], tuple[np.ndarray, object]]
+DEFAULT_OPTIONS = {"mode": "whole", "crop_size": None, "stride": None, "flip": False, "scales": (1.0,)}
 
 
 def predict_logits(
@@ -42,12 +46,7 @@ def predict_logits(
         scales: Resize factors; the image is resized (bilinear) by each, predicted, and the logits
             are resized back and averaged.
     """
-    if mode not in MODES:
-        raise PaddleFCNError(f"unknown inference mode '{mode}' (known: {', '.join(MODES)})")
-    scales = tuple(float(s) for s in scales)
-    if not scales or min(scales) <= 0:
-        raise PaddleFCNError(f"inference scales must be positive numbers, got {list(scales)}")
-    window = _window(crop_size, stride) if mode == "slide" else None
+    window, scales = _check(mode, crop_size, stride, scales)
     height, width = images.shape[2], images.shape[3]
     total = None
     for scale in scales:
@@ -60,7 +59,73 @@ def predict_logits(
     return total if len(scales) == 1 else total / len(scales)
 
 
-def _window(crop_size: Optional[Sequence[int]], stride: Optional[Sequence[int]]) -> tuple[tuple[int, int], ...]:
+def predict_mask(model: nn.Layer, image: np.ndarray, transforms: Transforms, **options: object) -> np.ndarray:
+    """The class mask ``[H, W]`` (int64) of one HWC RGB uint8 image, at the image's own size.
+
+    Args:
+        model: The segmentor, in eval mode.
+        image: The image as read from disk.
+        transforms: The val ``Compose`` (at least ``Normalize``); if it resizes, the logits are
+            resized back (bilinear) before the argmax.
+        **options: Inference options of ``predict_logits``.
+    """
+    chw, _ = transforms(image, None)
+    with paddle.no_grad():
+        logits = predict_logits(model, paddle.to_tensor(chw[None]), **options)
+        if list(logits.shape[2:]) != list(image.shape[:2]):
+            logits = _resize(logits, list(image.shape[:2]))
+        return logits.argmax(axis=1)[0].numpy().astype(np.int64)
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--mode --crop-size --stride --flip/--no-flip --scales``; unset flags keep the config's values."""
+    group = parser.add_argument_group("inference (default: the config's eval section)")
+    group.add_argument("--mode", choices=MODES, help="whole image or sliding window")
+    group.add_argument("--crop-size", nargs=2, type=int, metavar=("H", "W"), help="sliding-window size")
+    group.add_argument("--stride", nargs=2, type=int, metavar=("H", "W"), help="sliding-window step")
+    group.add_argument("--flip", action=argparse.BooleanOptionalAction, help="average with the mirrored image")
+    group.add_argument("--scales", nargs="+", type=float, metavar="S", help="average over these resize factors")
+
+
+def inference_options(eval_cfg: Optional[dict], args: Optional[argparse.Namespace] = None) -> dict:
+    """Checked ``predict_logits`` options: defaults, then the config's ``eval`` section, then set flags.
+
+    Args:
+        eval_cfg: The ``eval`` section (its ``batch_size`` is ignored here).
+        args: Parsed ``add_inference_arguments`` flags; ``None`` values are not set.
+    """
+    options = dict(DEFAULT_OPTIONS)
+    options.update({key: value for key, value in (eval_cfg or {}).items() if key in DEFAULT_OPTIONS})
+    for key in DEFAULT_OPTIONS:
+        value = getattr(args, key, None)
+        if value is not None:
+            options[key] = value
+    if isinstance(options["scales"], (int, float)):
+        options["scales"] = [options["scales"]]
+    if not isinstance(options["flip"], bool):
+        raise PaddleFCNError(f"eval.flip must be true or false, got {options['flip']!r}")
+    _, scales = _check(options["mode"], options["crop_size"], options["stride"], options["scales"])
+    options["scales"] = scales
+    return options
+
+
+def _check(
+    mode: str, crop_size: Optional[Sequence[int]], stride: Optional[Sequence[int]], scales: Sequence[float]
+) -> tuple[Optional[Window], tuple[float, ...]]:
+    """Validates the options; returns the sliding window (``None`` for whole) and the scales."""
+    if mode not in MODES:
+        raise PaddleFCNError(f"unknown inference mode {mode!r} (known: {', '.join(MODES)})")
+    if not isinstance(scales, (list, tuple)) or not scales or not all(_positive_number(s) for s in scales):
+        raise PaddleFCNError(f"inference scales must be positive numbers, got {scales!r}")
+    window = _window(crop_size, stride) if mode == "slide" else None
+    return window, tuple(float(s) for s in scales)
+
+
+def _positive_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _window(crop_size: Optional[Sequence[int]], stride: Optional[Sequence[int]]) -> Window:
     if crop_size is None:
         raise PaddleFCNError("slide inference needs a crop size (--crop-size H W or eval.crop_size)")
     crop = _pair(crop_size, "crop size")
@@ -70,8 +135,8 @@ def _window(crop_size: Optional[Sequence[int]], stride: Optional[Sequence[int]])
     return crop, step
 
 
-def _pair(value: Sequence[int], what: str) -> tuple[int, int]:
-    values = [value, value] if isinstance(value, int) else list(value)
+def _pair(value: object, what: str) -> tuple[int, int]:
+    values = [value, value] if isinstance(value, int) else list(value) if isinstance(value, (list, tuple)) else []
     if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
         raise PaddleFCNError(f"{what} must be two positive integers (height width), got {value!r}")
     return values[0], values[1]
@@ -81,9 +146,7 @@ def _resize(x: paddle.Tensor, size: list[int]) -> paddle.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
-def _flip_averaged(
-    model: nn.Layer, images: paddle.Tensor, window: Optional[tuple[tuple[int, int], ...]], flip: bool
-) -> paddle.Tensor:
+def _flip_averaged(model: nn.Layer, images: paddle.Tensor, window: Optional[Window], flip: bool) -> paddle.Tensor:
     logits = _single(model, images, window)
     if flip:
         flipped = _single(model, paddle.flip(images, axis=[3]), window)
@@ -91,7 +154,7 @@ def _flip_averaged(
     return logits
 
 
-def _single(model: nn.Layer, images: paddle.Tensor, window: Optional[tuple[tuple[int, int], ...]]) -> paddle.Tensor:
+def _single(model: nn.Layer, images: paddle.Tensor, window: Optional[Window]) -> paddle.Tensor:
     if window is None:
         return model(images)
     return _slide(model, images, *window)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Optional, Sequence
 
 import numpy as np
@@ -9,6 +11,7 @@ import paddle
 import paddle.distributed as dist
 
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.io import atomic_write_text
 
 METRIC_KEYS = ("miou", "pa", "mpa", "fwiou", "class_iou", "class_acc", "confusion_matrix")
 
@@ -105,6 +108,11 @@ def compute_metrics(cm: np.ndarray) -> dict:
         "class_acc": [_scalar(v) for v in acc],
         "confusion_matrix": cm.astype(np.int64).tolist(),
     }
+
+
+def save_metrics(path: str | os.PathLike, metrics: dict) -> None:
+    """Writes the metrics as JSON (atomically); undefined values are ``null``."""
+    atomic_write_text(path, json.dumps(metrics, indent=2, allow_nan=False) + "\n")
 
 
 def _mean(values: np.ndarray) -> Optional[float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import paddle
 from paddle import nn
 
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.models import FCN, build_model
 
 WEIGHTS_FILE = "model.pdparams"
 
@@ -66,3 +68,22 @@ def load_model_weights(model: nn.Layer, path: str | os.PathLike) -> Path:
             )
     model.set_state_dict(state)
     return file
+
+
+def load_trained_model(model_cfg: dict, path: str | os.PathLike) -> FCN:
+    """Builds the model of a config without its pretrained backbone, loads trained weights and sets eval mode.
+
+    Args:
+        model_cfg: The ``model`` section; ``backbone.pretrained`` is ignored (nothing is downloaded).
+        path: As for ``load_model_weights``.
+    """
+    file = resolve_weights_path(path)
+    cfg = copy.deepcopy(model_cfg)
+    if isinstance(cfg, dict):
+        cfg.pop("pretrained", None)
+        if isinstance(cfg.get("backbone"), dict):
+            cfg["backbone"]["pretrained"] = None
+    model = build_model(cfg)
+    load_model_weights(model, file)
+    model.eval()
+    return model
