@@ -13,6 +13,7 @@ import paddle.distributed as dist
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
 
+SUMMARY_LABELS = {"miou": "mIoU", "pa": "PA", "mpa": "MPA", "fwiou": "FWIoU"}
 METRIC_KEYS = ("miou", "pa", "mpa", "fwiou", "class_iou", "class_acc", "confusion_matrix")
 
 
@@ -138,7 +139,7 @@ def format_table(metrics: dict, class_names: Optional[Sequence[str]] = None) -> 
     counts = np.asarray(metrics["confusion_matrix"]).sum(axis=1)
     width = max([len("class")] + [len(name) for name in names])
     lines = [
-        "  ".join(f"{key} {_fmt(metrics[key])}" for key in ("miou", "pa", "mpa", "fwiou")),
+        "  ".join(f"{label} {_fmt(metrics[key])}" for key, label in SUMMARY_LABELS.items()),
         f"{'class':<{width}}  {'IoU':>7}  {'Acc':>7}  {'pixels':>12}",
         "-" * (width + 34),
     ]
