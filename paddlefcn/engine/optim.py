@@ -1,0 +1,88 @@
+"""The optimizer (SGD with momentum and L2 weight decay) and the learning-rate schedule."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import paddle
+from paddle import nn
+from paddle.optimizer.lr import CosineAnnealingDecay, LinearWarmup, LRScheduler, PolynomialDecay
+
+from paddlefcn.errors import PaddleFCNError
+
+# Parameter-name fragments of normalisation layers (paddle names BatchNorm weights "batch_norm2d_0.w_0").
+_NORM_NAMES = ("norm", "bn")
+
+
+def build_lr_scheduler(lr_cfg: dict, total_iters: int) -> LRScheduler:
+    """Builds the schedule stepped once per iteration.
+
+    Keys: ``type`` (``poly`` or ``cosine``), ``base``, ``power`` (poly, default 0.9), ``end`` (final rate,
+    default 0), ``warmup_iters`` (linear warmup length, default 0), ``warmup_start`` (default ``base / 10``).
+    """
+    cfg = dict(lr_cfg or {})
+    kind = cfg.get("type", "poly")
+    base = float(cfg.get("base", 0.01))
+    end = float(cfg.get("end", 0.0))
+    warmup = int(cfg.get("warmup_iters", 0))
+    if base <= 0:
+        raise PaddleFCNError(f"lr.base must be positive, got {base}")
+    if not 0 <= warmup < total_iters:
+        raise PaddleFCNError(f"lr.warmup_iters must be in [0, train.iters={total_iters}), got {warmup}")
+    decay_iters = total_iters - warmup
+    if kind == "poly":
+        schedule: LRScheduler = PolynomialDecay(base, decay_iters, end_lr=end, power=float(cfg.get("power", 0.9)))
+    elif kind == "cosine":
+        schedule = CosineAnnealingDecay(base, decay_iters, eta_min=end)
+    else:
+        raise PaddleFCNError(f"unknown lr.type '{kind}' (known: poly, cosine)")
+    if warmup == 0:
+        return schedule
+    return LinearWarmup(schedule, warmup, float(cfg.get("warmup_start", base / 10)), base)
+
+
+def split_decay(model: nn.Layer, no_decay: Optional[list[str]]) -> tuple[list, list]:
+    """Splits trainable parameters into (decayed, not decayed).
+
+    ``no_decay`` may hold ``"bias"`` (every bias), ``"norm"`` (weights and biases of normalisation
+    layers) and any other substring of a parameter's structured name.
+    """
+    keys = set(no_decay or [])
+    norm_params = {
+        id(p)
+        for layer in model.sublayers(include_self=True)
+        if isinstance(layer, (nn.layer.norm._BatchNormBase, nn.LayerNorm, nn.GroupNorm))
+        for p in layer.parameters(include_sublayers=False)
+    }
+    decay, plain = [], []
+    for name, param in model.named_parameters():
+        if param.stop_gradient:
+            continue
+        skip = (
+            ("bias" in keys and name.endswith("bias"))
+            or ("norm" in keys and id(param) in norm_params)
+            or any(k in name for k in keys - {"bias", "norm"})
+        )
+        (plain if skip else decay).append(param)
+    return decay, plain
+
+
+def build_optimizer(model: nn.Layer, opt_cfg: dict, lr: LRScheduler) -> paddle.optimizer.Optimizer:
+    """SGD with momentum; keys ``momentum``, ``weight_decay``, ``no_decay``, ``nesterov``, ``grad_clip``."""
+    cfg = dict(opt_cfg or {})
+    kind = cfg.pop("type", "SGD")
+    if kind not in ("SGD", "Momentum"):
+        raise PaddleFCNError(f"unknown optimizer.type '{kind}' (known: SGD)")
+    weight_decay = float(cfg.get("weight_decay", 0.0))
+    decay, plain = split_decay(model, cfg.get("no_decay"))
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if plain:
+        groups.append({"params": plain, "weight_decay": 0.0})
+    clip = cfg.get("grad_clip")
+    return paddle.optimizer.Momentum(
+        learning_rate=lr,
+        momentum=float(cfg.get("momentum", 0.9)),
+        parameters=groups,
+        use_nesterov=bool(cfg.get("nesterov", False)),
+        grad_clip=nn.ClipGradByGlobalNorm(float(clip)) if clip else None,
+    )

@@ -1,0 +1,195 @@
+"""Builds a training run from a config: data, model, optimizer, hooks, resume; then trains."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import paddle
+import paddle.distributed as dist
+from paddle.io import DataLoader, Subset
+
+from paddlefcn.config import dump_config, require
+from paddlefcn.data import build_dataset
+from paddlefcn.data.resumable import build_train_loader
+from paddlefcn.engine.checkpoint import CheckpointManager, load_checkpoint, resolve_resume
+from paddlefcn.engine.hooks import CheckpointHook, EvalHook, Hook, LoggerHook, VisualDLHook
+from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer
+from paddlefcn.engine.trainer import Trainer
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.models import build_model
+from paddlefcn.models.losses import build_loss
+from paddlefcn.utils.env import configure_cpu, on_gpu
+from paddlefcn.utils.logging import setup_logger
+
+TRAIN_DEFAULTS = {
+    "iters": 1000,
+    "batch_size": 8,
+    "eval_interval": 500,
+    "save_interval": 500,
+    "keep_checkpoints": 3,
+    "log_interval": 20,
+    "max_bad_steps": 5,
+    "vis_images": 4,
+    "sync_bn": True,
+}
+
+
+def train_settings(cfg: dict) -> dict:
+    """The ``train`` section with defaults filled in and checked."""
+    settings = {**TRAIN_DEFAULTS, **cfg.get("train", {})}
+    for key in ("iters", "batch_size", "eval_interval", "save_interval", "keep_checkpoints", "log_interval"):
+        value = settings[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise PaddleFCNError(f"train.{key} must be a positive integer, got {value!r}")
+    return settings
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds Paddle, NumPy and Python (offset by the rank so ranks draw different augmentations)."""
+    rank_seed = seed + dist.get_rank()
+    paddle.seed(rank_seed)
+    np.random.seed(rank_seed)
+    random.seed(rank_seed)
+
+
+def init_distributed() -> int:
+    """Initialises data-parallel training when launched with several ranks; returns the world size."""
+    world = dist.get_world_size()
+    if world > 1:
+        dist.init_parallel_env()
+    return world
+
+
+def build_val_loader(dataset_cfg: dict, batch_size: int, num_workers: int) -> tuple[object, DataLoader]:
+    """The val dataset and this rank's loader over an unpadded shard (rank r takes samples r, r+world, ...)."""
+    dataset = build_dataset(dataset_cfg)
+    world, rank = dist.get_world_size(), dist.get_rank()
+    shard = dataset if world == 1 else Subset(dataset, list(range(rank, len(dataset), world)))
+    sampler = paddle.io.BatchSampler(shard, batch_size=batch_size, shuffle=False, drop_last=False)
+    return dataset, DataLoader(shard, batch_sampler=sampler, num_workers=num_workers, return_list=True)
+
+
+def train(
+    cfg: dict,
+    save_dir: str | os.PathLike,
+    resume: Optional[str] = None,
+    amp: bool = False,
+    seed: int = 0,
+    logger: Optional[logging.Logger] = None,
+    extra_hooks: Sequence[Hook] = (),
+) -> Trainer:
+    """Trains the model a config describes and writes the run to ``save_dir``.
+
+    Args:
+        cfg: A loaded config (``load_config``).
+        save_dir: Run directory: ``config.yml``, ``train.log``, ``vdl/``, ``checkpoints/``, ``best/``.
+        resume: ``None``, ``"auto"`` (latest checkpoint in ``save_dir``, if any) or a checkpoint directory.
+        amp: Mixed precision: float16 with loss scaling on GPU, bfloat16 on CPU.
+        seed: Seed of initialisation, shuffling and augmentation.
+        logger: Defaults to the run logger (stdout + ``train.log``).
+        extra_hooks: Called after the built-in hooks, on every rank.
+
+    Returns:
+        The trainer after the run (``trainer.iter``, ``trainer.last_metrics``).
+    """
+    world = init_distributed()
+    gpu = on_gpu()
+    if not gpu:
+        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"), ranks_per_machine=world)
+    save_dir = Path(save_dir)
+    rank0 = dist.get_rank() == 0
+    logger = logger or setup_logger(str(save_dir))
+    settings = train_settings(cfg)
+    seed_everything(seed)
+
+    data_cfg = require(cfg, "data")
+    num_workers = int(data_cfg.get("num_workers", 0))
+    train_set = build_dataset(require(cfg, "data.train"))
+    train_loader = build_train_loader(train_set, settings["batch_size"], num_workers, seed)
+    val_set, val_loader = build_val_loader(
+        require(cfg, "data.val"), cfg.get("eval", {}).get("batch_size", 1), num_workers
+    )
+    model_cfg = require(cfg, "model")
+    if model_cfg["num_classes"] != train_set.num_classes:
+        raise PaddleFCNError(
+            f"model.num_classes is {model_cfg['num_classes']} but the training set has {train_set.num_classes} classes"
+        )
+
+    model = build_model(model_cfg)
+    if world > 1:
+        if gpu and settings["sync_bn"]:
+            model = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = paddle.DataParallel(model)
+    lr = build_lr_scheduler(require(cfg, "lr"), settings["iters"])
+    optimizer = build_optimizer(model, cfg.get("optimizer", {}), lr)
+    loss_fn = build_loss(cfg.get("loss"), train_set.ignore_index)
+
+    manager = CheckpointManager(save_dir, settings["keep_checkpoints"])
+    if rank0:
+        hooks = build_hooks(cfg, settings, save_dir, manager, val_set, val_loader, logger)
+    else:
+        hooks = [_eval_hook(cfg, settings, val_set, val_loader)]
+    trainer = Trainer(
+        model,
+        train_loader,
+        loss_fn,
+        optimizer,
+        lr,
+        settings["iters"],
+        [*hooks, *extra_hooks],
+        logger,
+        amp=("float16" if gpu else "bfloat16") if amp else None,
+        max_bad_steps=settings["max_bad_steps"],
+        images_per_step=settings["batch_size"] * world,
+    )
+    checkpoint = resolve_resume(save_dir, resume)
+    if checkpoint is not None:
+        state, trainer_state = load_checkpoint(checkpoint, model, optimizer)
+        trainer.restore(state, trainer_state)
+        logger.info("resumed from %s at iteration %d", checkpoint, trainer.iter)
+    elif resume == "auto":
+        logger.info("no checkpoint in %s, starting from scratch", save_dir / "checkpoints")
+    if rank0:
+        dump_config(cfg, save_dir / "config.yml")
+    trainer.completed = trainer.run()
+    return trainer
+
+
+def _eval_hook(cfg: dict, settings: dict, val_set: object, val_loader: DataLoader) -> EvalHook:
+    eval_cfg = dict(cfg.get("eval", {}))
+    eval_cfg.pop("batch_size", None)
+    eval_cfg["scales"] = tuple(eval_cfg.get("scales", (1.0,)))
+    return EvalHook(
+        val_loader,
+        val_set.num_classes,
+        val_set.ignore_index,
+        settings["eval_interval"],
+        {**eval_cfg, "progress": False},
+    )
+
+
+def build_hooks(
+    cfg: dict,
+    settings: dict,
+    save_dir: Path,
+    manager: CheckpointManager,
+    val_set: object,
+    val_loader: DataLoader,
+    logger: logging.Logger,
+) -> list[Hook]:
+    """Rank 0's hooks, in call order: logging, VisualDL, evaluation, checkpoints."""
+    shown = range(min(settings["vis_images"], len(val_set)))
+    vis_samples = [(*val_set.load(i), val_set[i][0]) for i in shown]
+    return [
+        LoggerHook(logger, settings["log_interval"]),
+        VisualDLHook(
+            str(save_dir / "vdl"), settings["log_interval"], vis_samples, val_set.class_names, val_set.palette
+        ),
+        _eval_hook(cfg, settings, val_set, val_loader),
+        CheckpointHook(manager, settings["save_interval"]),
+    ]

@@ -1,0 +1,198 @@
+"""The iteration-based training loop; everything else is a hook."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+import warnings
+from contextlib import nullcontext
+from typing import Any, Iterator, Optional, Sequence
+
+import numpy as np
+import paddle
+from paddle import nn
+
+from paddlefcn.data.resumable import start_at
+from paddlefcn.engine.hooks import Hook
+from paddlefcn.errors import PaddleFCNError
+
+
+class Trainer:
+    """Runs ``total_iters`` SGD iterations over an endless stream of batches.
+
+    Args:
+        model: The segmentor (possibly wrapped in ``paddle.DataParallel``).
+        loader: Training loader whose batch sampler supports ``set_epoch`` (see ``paddlefcn.data.loader``).
+        loss_fn: ``loss_fn(logits, labels) -> scalar``.
+        optimizer: Steps the parameters; its LR scheduler is ``lr``.
+        lr: Stepped once per iteration.
+        total_iters: Iterations to train.
+        hooks: Called at each point of the loop, in order.
+        logger: For messages of the loop itself.
+        amp: ``None``, ``"float16"`` (GPU, with loss scaling) or ``"bfloat16"`` (CPU or GPU).
+        max_bad_steps: Consecutive non-finite losses after which training stops.
+        images_per_step: Images per iteration over all ranks, for throughput.
+    """
+
+    def __init__(
+        self,
+        model: nn.Layer,
+        loader: Any,
+        loss_fn: nn.Layer,
+        optimizer: paddle.optimizer.Optimizer,
+        lr: paddle.optimizer.lr.LRScheduler,
+        total_iters: int,
+        hooks: Sequence[Hook],
+        logger: logging.Logger,
+        amp: Optional[str] = None,
+        max_bad_steps: int = 5,
+        images_per_step: int = 1,
+    ) -> None:
+        if amp not in (None, "float16", "bfloat16"):
+            raise PaddleFCNError(f"amp must be float16 or bfloat16, got {amp!r}")
+        self.model = model
+        self.loader = loader
+        self.loss_fn = loss_fn
+        self.optimizer = optimizer
+        self.lr = lr
+        self.total_iters = total_iters
+        self.hooks = list(hooks)
+        self.logger = logger
+        self.amp = amp
+        self.scaler = paddle.amp.GradScaler() if amp == "float16" else None
+        self.max_bad_steps = max_bad_steps
+        self.images_per_step = images_per_step
+        self.iter = 0
+        self.skipped_steps = 0
+        self.bad_in_a_row = 0
+        self.outputs: dict = {}
+        self.last_metrics: Optional[dict] = None
+
+    def run(self) -> bool:
+        """Trains up to ``total_iters``; returns ``False`` if stopped by Ctrl-C (after saving)."""
+        self.model.train()
+        if self.amp is not None and not self.amp_effective():
+            self.logger.warning(
+                "Paddle %s does not autocast to %s on %s; this run trains in float32",
+                paddle.__version__,
+                self.amp,
+                paddle.device.get_device(),
+            )
+        for hook in self.hooks:
+            hook.before_train(self)
+        try:
+            batches = self._batches()
+            while self.iter < self.total_iters:
+                start = time.perf_counter()
+                images, labels = next(batches)[:2]
+                data_time = time.perf_counter() - start
+                loss = self.step(images, labels)
+                self.iter += 1
+                self.outputs = {"loss": loss, "data_time": data_time, "step_time": time.perf_counter() - start}
+                for hook in self.hooks:
+                    hook.after_step(self)
+        except KeyboardInterrupt:
+            for hook in self.hooks:
+                hook.on_interrupt(self)
+            return False
+        for hook in self.hooks:
+            hook.after_train(self)
+        return True
+
+    def step(self, images: paddle.Tensor, labels: paddle.Tensor) -> Optional[float]:
+        """One forward/backward/update; returns the loss, or ``None`` if it was not finite (step skipped)."""
+        with self._autocast():
+            logits = self.model(images)
+        loss = self.loss_fn(logits, labels)
+        value = float(loss)
+        if not math.isfinite(value):
+            self.optimizer.clear_grad()
+            self.lr.step()
+            self.skipped_steps += 1
+            self.bad_in_a_row += 1
+            self.logger.warning("iteration %d: loss is %s, step skipped", self.iter + 1, value)
+            if self.bad_in_a_row >= self.max_bad_steps:
+                raise PaddleFCNError(
+                    f"loss was NaN/inf for {self.bad_in_a_row} iterations in a row (up to iteration {self.iter + 1}); "
+                    "lower lr.base, add optimizer.grad_clip or check the labels"
+                )
+            return None
+        self.bad_in_a_row = 0
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
+        self.optimizer.clear_grad()
+        self.lr.step()
+        return value
+
+    def amp_effective(self) -> bool:
+        """Whether autocast really lowers precision here (Paddle ignores it on some devices, e.g. CPU in 3.x)."""
+        if self.amp is None:
+            return False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with self._autocast():
+                probe = paddle.matmul(paddle.ones([2, 2]), paddle.ones([2, 2]))
+        return probe.dtype != paddle.float32
+
+    def _autocast(self) -> Any:
+        if self.amp is None:
+            return nullcontext()
+        return paddle.amp.auto_cast(enable=True, dtype=self.amp, level="O1")
+
+    def _batches(self) -> Iterator[Any]:
+        per_epoch = len(self.loader)
+        if per_epoch == 0:
+            raise PaddleFCNError("the training set has fewer samples than one batch (train.batch_size)")
+        epoch, skip = divmod(self.iter, per_epoch)
+        while True:
+            start_at(self.loader, epoch, skip)
+            yield from self.loader
+            epoch, skip = epoch + 1, 0
+
+    def current_lr(self) -> float:
+        """The learning rate of the next step."""
+        return float(self.optimizer.get_lr())
+
+    def broadcast_eval(self, metrics: dict) -> None:
+        """Hands evaluation metrics to every hook."""
+        self.last_metrics = metrics
+        for hook in self.hooks:
+            hook.after_eval(self, metrics)
+
+    def checkpoint_state(self) -> tuple[dict, dict]:
+        """``(state.json contents, trainer.pkl contents)`` for a checkpoint at the current iteration."""
+        hooks = {type(h).__name__: h.state_dict() for h in self.hooks if h.state_dict()}
+        state = {"skipped_steps": self.skipped_steps, "hooks": hooks}
+        rng = {
+            "paddle": paddle.get_rng_state(),
+            "cuda": paddle.get_cuda_rng_state() if paddle.is_compiled_with_cuda() else None,
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "bad_in_a_row": self.bad_in_a_row,
+        }
+        return state, rng
+
+    def restore(self, state: dict, trainer_state: dict) -> None:
+        """Continues from a checkpoint's ``state.json`` and ``trainer.pkl`` (model and optimizer loaded apart)."""
+        self.iter = int(state["iter"])
+        self.skipped_steps = int(state.get("skipped_steps", 0))
+        for hook in self.hooks:
+            saved = state.get("hooks", {}).get(type(hook).__name__)
+            if saved is not None:
+                hook.load_state_dict(saved)
+        paddle.set_rng_state(trainer_state["paddle"])
+        if trainer_state.get("cuda") is not None and paddle.is_compiled_with_cuda():
+            paddle.set_cuda_rng_state(trainer_state["cuda"])
+        np.random.set_state(trainer_state["numpy"])
+        random.setstate(trainer_state["python"])
+        if self.scaler is not None and trainer_state.get("scaler"):
+            self.scaler.load_state_dict(trainer_state["scaler"])
+        self.bad_in_a_row = int(trainer_state.get("bad_in_a_row", 0))

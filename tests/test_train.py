@@ -1,0 +1,193 @@
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+from visualdl import LogReader
+
+from paddlefcn import PaddleFCNError, load_config
+from paddlefcn.engine.checkpoint import CheckpointManager
+from paddlefcn.engine.hooks import Hook
+from paddlefcn.engine.runner import train
+from paddlefcn.engine.trainer import Trainer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class RecordLoss(Hook):
+    def __init__(self):
+        self.losses = []
+
+    def after_step(self, trainer):
+        self.losses.append(trainer.outputs["loss"])
+
+
+class InterruptAt(Hook):
+    def __init__(self, iteration):
+        self.iteration = iteration
+
+    def after_step(self, trainer):
+        if trainer.iter == self.iteration:
+            raise KeyboardInterrupt
+
+
+def run(tmp_path, name, overrides=(), **kwargs):
+    cfg = load_config(tmp_path / "tiny.yml", list(overrides))
+    return train(cfg, tmp_path / name, logger=logging.getLogger(f"test.{name}"), **kwargs)
+
+
+def state_of(path):
+    return {k: v.numpy() for k, v in paddle.load(str(path)).items()}
+
+
+def test_loss_decreases(tmp_path, tiny_config):
+    record = RecordLoss()
+    overrides = ["train.iters=24", "train.eval_interval=24", "train.save_interval=24", "lr.base=0.01"]
+    trainer = run(tmp_path, "run", overrides, extra_hooks=[record])
+    assert trainer.completed and trainer.iter == 24 and len(record.losses) == 24
+    assert np.mean(record.losses[-4:]) < 0.7 * np.mean(record.losses[:4]), record.losses
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_resumed_run_ends_like_an_uninterrupted_one(tmp_path, tiny_config, num_workers):
+    overrides = [
+        f"data.num_workers={num_workers}",
+        "train.iters=6",
+        "train.save_interval=3",
+        "train.eval_interval=6",
+        "data.train.transforms=[{type: RandomScale, min: 0.75, max: 1.25}, "
+        "{type: RandomPaddingCrop, crop_size: 64}, {type: RandomHorizontalFlip}, {type: Normalize}]",
+    ]
+    straight, resumed = RecordLoss(), RecordLoss()
+    run(tmp_path, "straight", overrides, extra_hooks=[straight])
+    halfway = tmp_path / "straight" / "checkpoints" / "iter_3"
+    trainer = run(tmp_path, "resumed", overrides, resume=str(halfway), extra_hooks=[resumed])
+    assert trainer.iter == 6 and len(resumed.losses) == 3
+    assert resumed.losses == pytest.approx(straight.losses[3:], rel=1e-5)
+    a = state_of(tmp_path / "straight" / "checkpoints" / "iter_6" / "model.pdparams")
+    b = state_of(tmp_path / "resumed" / "checkpoints" / "iter_6" / "model.pdparams")
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_checkpoints_latest_best_and_pruning(tmp_path, tiny_config):
+    trainer = run(
+        tmp_path,
+        "run",
+        ["train.iters=5", "train.save_interval=1", "train.eval_interval=1", "train.keep_checkpoints=2", "lr.base=0.05"],
+    )
+    root = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in root.iterdir()) == ["iter_4", "iter_5", "latest"]
+    assert (root / "latest").read_text().strip() == "iter_5"
+    for name in ("model.pdparams", "optim.pdopt", "state.json", "trainer.pkl"):
+        assert (root / "iter_5" / name).is_file()
+    state = json.loads((root / "iter_5" / "state.json").read_text())
+    assert state["iter"] == 5
+    best = json.loads((tmp_path / "run" / "best" / "state.json").read_text())
+    assert state["hooks"]["CheckpointHook"] == {"best_miou": best["miou"], "best_iter": best["iter"]}
+    reader = LogReader(file_path=str(next((tmp_path / "run" / "vdl").glob("vdlrecords.*"))))
+    evals = {r.id: r.value for r in reader.get_data("scalar", "Eval/mIoU")}
+    assert sorted(evals) == [1, 2, 3, 4, 5]
+    first_best = max(evals, key=lambda i: (evals[i], -i))
+    assert best["iter"] == first_best and best["miou"] == pytest.approx(evals[first_best], abs=1e-6)
+    assert trainer.last_metrics["miou"] == pytest.approx(evals[5], abs=1e-6)
+    assert not [p for p in (tmp_path / "run").rglob("*") if ".tmp" in p.name or ".old" in p.name]
+    assert CheckpointManager(tmp_path / "run").latest() == root / "iter_5"
+    assert load_config(tmp_path / "run" / "config.yml")["train"]["keep_checkpoints"] == 2
+
+
+def test_visualdl_records_scalars_and_images(tmp_path, tiny_config):
+    run(tmp_path, "run")
+    reader = LogReader(file_path=str(next((tmp_path / "run" / "vdl").glob("vdlrecords.*"))))
+    tags = reader.get_tags()
+    for tag in (
+        "Train/loss",
+        "Train/lr",
+        "Train/ips",
+        "Eval/mIoU",
+        "Eval/PA",
+        "Eval/MPA",
+        "Eval/FWIoU",
+        "Eval/IoU/background",
+    ):
+        assert tag in tags["scalar"], tag
+    assert [r.id for r in reader.get_data("scalar", "Train/loss")] == [1, 2, 3, 4]
+    assert {"Eval/confusion_matrix", "Eval/sample_0", "Eval/sample_1"} <= set(tags["image"])
+    assert len(reader.get_data("image", "Eval/sample_0")) == 2
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_auto_continues(tmp_path, tiny_config):
+    trainer = run(tmp_path, "run", ["train.save_interval=100"], extra_hooks=[InterruptAt(3)])
+    assert trainer.completed is False and trainer.iter == 3
+    assert (tmp_path / "run" / "checkpoints" / "latest").read_text().strip() == "iter_3"
+    resumed = run(tmp_path, "run", ["train.save_interval=100"], resume="auto")
+    assert resumed.completed and resumed.iter == 4
+    fresh = run(tmp_path, "fresh", resume="auto")
+    assert fresh.iter == 4
+
+
+class NanLoss(paddle.nn.Layer):
+    def forward(self, logits, labels):
+        return logits.mean() * float("nan")
+
+
+def test_nan_losses_are_skipped_then_training_stops(tmp_path):
+    model = paddle.nn.Conv2D(3, 2, 1)
+    before = model.weight.numpy().copy()
+    lr = paddle.optimizer.lr.PolynomialDecay(0.1, 10)
+    optimizer = paddle.optimizer.Momentum(lr, parameters=model.parameters())
+    loader = [(paddle.randn([1, 3, 4, 4]), paddle.zeros([1, 4, 4], dtype="int64"))]
+    trainer = Trainer(model, loader, NanLoss(), optimizer, lr, 10, [], logging.getLogger("nan"), max_bad_steps=3)
+    images, labels = loader[0]
+    assert trainer.step(images, labels) is None and trainer.skipped_steps == 1
+    np.testing.assert_array_equal(model.weight.numpy(), before)
+    trainer.step(images, labels)
+    with pytest.raises(PaddleFCNError, match="loss was NaN/inf for 3 iterations in a row"):
+        trainer.step(images, labels)
+
+
+def test_amp_step_uses_bfloat16_on_cpu_or_says_it_cannot(tmp_path, tiny_config, caplog):
+    record = RecordLoss()
+    logger = logging.getLogger("test.amp")
+    cfg = load_config(tiny_config(), ["train.iters=2", "lr.warmup_iters=0"])
+    with caplog.at_level(logging.WARNING, logger="test.amp"):
+        trainer = train(cfg, tmp_path / "run", amp=True, logger=logger, extra_hooks=[record])
+    on_gpu = paddle.device.get_device().startswith("gpu")
+    assert trainer.amp == ("float16" if on_gpu else "bfloat16")
+    assert trainer.completed and len(record.losses) == 2 and all(np.isfinite(record.losses))
+    if trainer.amp_effective():
+        with trainer._autocast():
+            assert trainer.model(paddle.randn([1, 3, 64, 64])).dtype in (paddle.bfloat16, paddle.float16)
+    else:
+        assert "does not autocast to bfloat16" in caplog.text and "trains in float32" in caplog.text
+
+
+def test_two_process_data_parallel_run_on_cpu(tmp_path, tiny_config):
+    cfg = tiny_config(iters=2, eval_interval=2, save_interval=2)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "paddle.distributed.launch",
+        "--nproc_per_node",
+        "2",
+        "--log_dir",
+        str(tmp_path / "launch"),
+        str(REPO / "tools" / "train.py"),
+        "-c",
+        str(cfg),
+        "--save-dir",
+        str(tmp_path / "run"),
+    ]
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "on 2 process(es), 4 images per iteration" in log
+    assert (tmp_path / "run" / "checkpoints" / "iter_2" / "model.pdparams").is_file()
+    assert "eval at iter 2" in log and "[rank 1]" not in log

@@ -1,0 +1,55 @@
+"""Train an FCN: python tools/train.py -c configs/quickstart.yml [--save-dir D] [--resume auto|PATH]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from paddlefcn.cli import base_parser, load_tool_config, run_tool
+
+EXIT_INTERRUPTED = 130
+
+
+def main(args: argparse.Namespace) -> int:
+    import paddle
+
+    from paddlefcn.engine.runner import train
+
+    cfg = load_tool_config(args)
+    if args.iters is not None:
+        cfg.setdefault("train", {})["iters"] = args.iters
+    save_dir = args.save_dir or str(Path("output") / Path(args.config).stem)
+    trainer = train(cfg, save_dir, resume=args.resume, amp=args.amp, seed=args.seed)
+    if not trainer.completed:
+        return EXIT_INTERRUPTED
+    if paddle.distributed.get_rank() != 0:
+        return 0
+    if trainer.last_metrics is not None:
+        from paddlefcn.engine.metrics import format_table
+
+        print(format_table(trainer.last_metrics, trainer_class_names(trainer)))
+    print(f"run saved to {save_dir} (visualdl --logdir {Path(save_dir) / 'vdl'})")
+    return 0
+
+
+def trainer_class_names(trainer: object) -> list[str] | None:
+    """Class names from the VisualDL hook, if the run has one."""
+    for hook in getattr(trainer, "hooks", []):
+        if hasattr(hook, "class_names"):
+            return hook.class_names
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = base_parser("Train an FCN segmentation model.")
+    parser.add_argument("--save-dir", help="run directory (default: output/<config name>)")
+    parser.add_argument("--resume", help="'auto' (latest checkpoint in --save-dir) or a checkpoint directory")
+    parser.add_argument("--iters", type=int, help="override train.iters")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (float16 on GPU, bfloat16 on CPU)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(main, build_parser()))
