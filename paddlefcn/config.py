@@ -19,7 +19,7 @@ ANY = None  # a schema leaf: any value (or a free-form mapping checked by the re
 
 # Known keys of each section. A nested dict is checked key by key; ANY is left to whatever consumes it.
 SCHEMA: dict[str, Any] = {
-    "model": {"num_classes": ANY, "backbone": ANY, "head": ANY, "pretrained": ANY},
+    "model": {"num_classes": ANY, "backbone": ANY, "head": ANY},
     "loss": {"type": ANY, "ignore_index": ANY, "weight": ANY},
     "optimizer": {
         "type": ANY,

@@ -1,4 +1,5 @@
 import itertools
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -81,6 +82,26 @@ def test_final_upsampler_overrides_apply_only_to_the_last_upsampler():
     assert model.head.final_upsampler.scheme == "2x/2x"
 
 
+def test_final_upsampler_of_another_type_replaces_the_upsampler_settings():
+    head = {
+        "type": "FCN16s",
+        "upsampler": {"scheme": "2x/2x", "init": "nearest"},
+        "final_upsampler": {"type": "Interpolate"},
+    }
+    model = build_model({"num_classes": 3, "backbone": backbone_cfg("ResNet34"), "head": head})
+    assert isinstance(model.head.upsamplers[0], TransposedConv) and model.head.upsamplers[0].scheme == "2x/2x"
+    assert isinstance(model.head.final_upsampler, Interpolate) and model.head.final_upsampler.factor == 16
+    shipped = load_config(
+        Path(__file__).resolve().parents[1] / "configs" / "fcn8s_resnet34.yml",
+        [
+            "model.backbone.pretrained=null",
+            "model.head.upsampler={type: Interpolate}",
+            "model.head.final_upsampler=null",
+        ],
+    )
+    assert isinstance(build_model(shipped["model"]).head.upsamplers[0], Interpolate)
+
+
 def test_custom_head_skips_and_bad_skips():
     specs = BACKBONES.build(backbone_cfg("ResNet34")).feature_specs
     head = HEADS.build({"type": "FCNHead", "skips": [32, 16, 8, 4]}, feature_specs=specs, num_classes=2)
@@ -101,8 +122,6 @@ def test_build_model_errors_name_the_key():
 
 
 def test_shipped_configs_build(tmp_path):
-    from pathlib import Path
-
     configs = sorted(Path(__file__).resolve().parents[1].glob("configs/fcn*s_*.yml"))
     assert len(configs) == 6
     for path in configs:

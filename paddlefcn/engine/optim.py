@@ -6,7 +6,7 @@ from typing import Optional
 
 import paddle
 from paddle import nn
-from paddle.optimizer.lr import CosineAnnealingDecay, LinearWarmup, LRScheduler, PolynomialDecay
+from paddle.optimizer.lr import LinearWarmup, LRScheduler, PolynomialDecay
 
 from paddlefcn.errors import PaddleFCNError
 
@@ -17,7 +17,7 @@ _NORM_NAMES = ("norm", "bn")
 def build_lr_scheduler(lr_cfg: dict, total_iters: int) -> LRScheduler:
     """Builds the schedule stepped once per iteration.
 
-    Keys: ``type`` (``poly`` or ``cosine``), ``base``, ``power`` (poly, default 0.9), ``end`` (final rate,
+    Keys: ``type`` (``poly``), ``base``, ``power`` (default 0.9), ``end`` (final rate,
     default 0), ``warmup_iters`` (linear warmup length, default 0), ``warmup_start`` (default ``base / 10``).
     """
     cfg = dict(lr_cfg or {})
@@ -29,13 +29,9 @@ def build_lr_scheduler(lr_cfg: dict, total_iters: int) -> LRScheduler:
         raise PaddleFCNError(f"lr.base must be positive, got {base}")
     if not 0 <= warmup < total_iters:
         raise PaddleFCNError(f"lr.warmup_iters must be in [0, train.iters={total_iters}), got {warmup}")
-    decay_iters = total_iters - warmup
-    if kind == "poly":
-        schedule: LRScheduler = PolynomialDecay(base, decay_iters, end_lr=end, power=float(cfg.get("power", 0.9)))
-    elif kind == "cosine":
-        schedule = CosineAnnealingDecay(base, decay_iters, eta_min=end)
-    else:
-        raise PaddleFCNError(f"unknown lr.type '{kind}' (known: poly, cosine)")
+    if kind != "poly":
+        raise PaddleFCNError(f"unknown lr.type '{kind}' (known: poly)")
+    schedule = PolynomialDecay(base, total_iters - warmup, end_lr=end, power=float(cfg.get("power", 0.9)))
     if warmup == 0:
         return schedule
     return LinearWarmup(schedule, warmup, float(cfg.get("warmup_start", base / 10)), base)

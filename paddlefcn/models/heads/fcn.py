@@ -24,7 +24,8 @@ class FCNHead(nn.Layer):
         num_classes: Number of output classes.
         skips: Strides to fuse, coarsest first, e.g. ``(32, 16, 8)`` for FCN-8s.
         upsampler: Config of the in-network upsamplers (``type``, ``scheme``, ``init``, ``learnable``).
-        final_upsampler: Keys that differ for the last upsampler (to stride 1); default: none.
+        final_upsampler: The last upsampler (to stride 1): keys that differ from ``upsampler``, or a whole
+            config of another ``type`` (e.g. ``{type: Interpolate}``); default: same as ``upsampler``.
     """
 
     def __init__(
@@ -50,7 +51,9 @@ class FCNHead(nn.Layer):
             [nn.Conv2D(by_stride[s][1].channels, num_classes, 1, weight_attr=zero, bias_attr=zero) for s in skips]
         )
         upsampler = dict(upsampler or {})
-        final = {**upsampler, **(final_upsampler or {})}
+        final = dict(final_upsampler or {})
+        if final.get("type", upsampler.get("type")) == upsampler.get("type"):
+            final = {**upsampler, **final}
         factors = [a // b for a, b in zip(skips, skips[1:])]
         self.upsamplers = nn.LayerList([build_upsampler(upsampler, num_classes, f) for f in factors])
         self.final_upsampler = build_upsampler(final, num_classes, skips[-1])
