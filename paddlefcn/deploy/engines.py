@@ -1,0 +1,239 @@
+"""Inference engines that run an exported graph on a preprocessed batch: Paddle Inference and ONNX Runtime.
+
+The GPU and TensorRT settings follow the Paddle Inference and ONNX Runtime documentation; this project's CI
+has no GPU, so only the CPU paths are tested.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Protocol
+
+import numpy as np
+
+from paddlefcn.deploy.manifest import INPUT_NAME
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.env import available_cores
+
+DEVICES = ("cpu", "gpu")
+PRECISIONS = ("fp32", "fp16")
+ONEDNN_CACHE_SHAPES = 10  # oneDNN keeps kernels for this many input shapes; bounds memory with varied sizes
+TRT_WORKSPACE = 1 << 30
+
+Shape = list[int]
+
+
+@dataclass
+class RuntimeOptions:
+    """How to run an exported model.
+
+    Attributes:
+        device: ``cpu`` or ``gpu``.
+        cpu_threads: Math-library threads on CPU; default ``OMP_NUM_THREADS`` or the available cores.
+        onednn: Use oneDNN kernels on CPU (Paddle Inference).
+        gpu_id: GPU index.
+        use_trt: Run supported subgraphs with TensorRT (GPU only).
+        precision: ``fp32`` or ``fp16`` (GPU only).
+        trt_shapes: ``(min, opt, max)`` NCHW input shapes TensorRT builds for (dynamic shape ranges).
+    """
+
+    device: str = "cpu"
+    cpu_threads: Optional[int] = None
+    onednn: bool = True
+    gpu_id: int = 0
+    use_trt: bool = False
+    precision: str = "fp32"
+    trt_shapes: Optional[tuple[Shape, Shape, Shape]] = None
+
+    def check(self) -> None:
+        """Raises on a value that is unknown or needs a GPU on CPU."""
+        if self.device not in DEVICES:
+            raise PaddleFCNError(f"unknown device '{self.device}' (known: {', '.join(DEVICES)})")
+        if self.precision not in PRECISIONS:
+            raise PaddleFCNError(f"unknown precision '{self.precision}' (known: {', '.join(PRECISIONS)})")
+        if self.device == "cpu" and (self.use_trt or self.precision != "fp32"):
+            raise PaddleFCNError("TensorRT and fp16 need --device gpu")
+        if self.cpu_threads is not None and (not isinstance(self.cpu_threads, int) or self.cpu_threads < 1):
+            raise PaddleFCNError(f"cpu_threads must be a positive integer, got {self.cpu_threads!r}")
+        if self.use_trt and self.trt_shapes is None:
+            raise PaddleFCNError("TensorRT needs trt_shapes (min, opt, max input shapes)")
+
+    def threads(self) -> int:
+        """The CPU thread count to use."""
+        if self.cpu_threads:
+            return self.cpu_threads
+        from_env = os.environ.get("OMP_NUM_THREADS", "")
+        return int(from_env) if from_env.isdigit() and int(from_env) > 0 else available_cores()
+
+
+class Engine(Protocol):
+    """Runs the graph on an NCHW float32 batch and returns its single output."""
+
+    def run(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def describe(self) -> str: ...
+
+
+class PaddleEngine:
+    """A Paddle Inference predictor.
+
+    Args:
+        model_file: ``model.json`` (PIR, Paddle 3.x) or ``model.pdmodel`` (Paddle 2.x).
+        params_file: ``model.pdiparams``.
+        options: Device and precision settings.
+    """
+
+    def __init__(self, model_file: Path, params_file: Path, options: RuntimeOptions) -> None:
+        from paddle import inference
+
+        options.check()
+        self.options = options
+        self._trt_dir: Optional[tempfile.TemporaryDirectory] = None
+        if options.use_trt and model_file.suffix == ".json":
+            model_file, params_file = self._convert_pir_trt(model_file, options)
+        config = inference.Config(str(model_file), str(params_file))
+        if options.device == "gpu":
+            self._configure_gpu(config, model_file, options)
+        else:
+            config.disable_gpu()
+            if options.onednn:
+                config.enable_mkldnn()
+                config.set_mkldnn_cache_capacity(ONEDNN_CACHE_SHAPES)
+            config.set_cpu_math_library_num_threads(options.threads())
+        config.disable_glog_info()
+        try:
+            self.predictor = inference.create_predictor(config)
+        except Exception as err:  # Paddle raises several types for an unreadable model
+            reason = f"{type(err).__name__}: {err}"
+            raise PaddleFCNError(f"{model_file}: Paddle Inference cannot load it ({reason})") from err
+        self.input_name = self.predictor.get_input_names()[0]
+        self.output_name = self.predictor.get_output_names()[0]
+
+    @staticmethod
+    def _configure_gpu(config, model_file: Path, options: RuntimeOptions) -> None:
+        import paddle
+        from paddle.inference import PrecisionType
+
+        if not paddle.is_compiled_with_cuda():
+            raise PaddleFCNError("--device gpu needs a GPU build of Paddle (paddlepaddle-gpu)")
+        half = options.precision == "fp16"
+        # Without TensorRT, fp16 is Paddle Inference's mixed precision on the GPU.
+        compute = PrecisionType.Half if half and not options.use_trt else PrecisionType.Float32
+        config.enable_use_gpu(256, options.gpu_id, compute)
+        if options.use_trt and model_file.suffix != ".json":
+            # Paddle 2.x programs: TensorRT subgraphs with explicit dynamic shape ranges.
+            low, opt, high = options.trt_shapes
+            config.enable_tensorrt_engine(
+                workspace_size=TRT_WORKSPACE,
+                max_batch_size=high[0],
+                min_subgraph_size=3,
+                precision_mode=PrecisionType.Half if half else PrecisionType.Float32,
+                use_static=False,
+                use_calib_mode=False,
+            )
+            config.set_trt_dynamic_shape_info({INPUT_NAME: low}, {INPUT_NAME: high}, {INPUT_NAME: opt})
+
+    def _convert_pir_trt(self, model_file: Path, options: RuntimeOptions) -> tuple[Path, Path]:
+        """Paddle 3.x (PIR) runs TensorRT through ``paddle.tensorrt.convert``, which writes a new program."""
+        try:
+            from paddle.tensorrt.export import Input, PrecisionMode, TensorRTConfig, convert
+        except ImportError as err:
+            raise PaddleFCNError("--use-trt needs a Paddle GPU build with TensorRT support") from err
+        low, opt, high = options.trt_shapes
+        trt_config = TensorRTConfig(inputs=[Input(min_input_shape=low, optim_input_shape=opt, max_input_shape=high)])
+        trt_config.precision_mode = PrecisionMode.FP16 if options.precision == "fp16" else PrecisionMode.FP32
+        self._trt_dir = tempfile.TemporaryDirectory(prefix="paddlefcn-trt-")
+        prefix = Path(self._trt_dir.name) / "model"
+        trt_config.save_model_dir = str(prefix)
+        convert(str(model_file.with_suffix("")), trt_config)
+        return prefix.with_suffix(".json"), prefix.with_suffix(".pdiparams")
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        handle = self.predictor.get_input_handle(self.input_name)
+        handle.reshape(list(batch.shape))
+        handle.copy_from_cpu(np.ascontiguousarray(batch, dtype=np.float32))
+        self.predictor.run()
+        return self.predictor.get_output_handle(self.output_name).copy_to_cpu()
+
+    def describe(self) -> str:
+        import paddle
+
+        return f"Paddle Inference {paddle.__version__}, {_settings(self.options, onednn=True)}"
+
+
+class OnnxEngine:
+    """An ONNX Runtime session.
+
+    Args:
+        model_file: ``model.onnx``.
+        options: Device and precision settings (oneDNN is not used).
+    """
+
+    def __init__(self, model_file: Path, options: RuntimeOptions) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as err:
+            raise PaddleFCNError("the onnx format needs onnxruntime: pip install 'paddlefcn[onnx]'") from err
+        options.check()
+        self.options = options
+        session_options = ort.SessionOptions()
+        session_options.intra_op_num_threads = options.threads()
+        session_options.inter_op_num_threads = 1
+        session_options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                str(model_file), sess_options=session_options, providers=self._providers(ort, options)
+            )
+        except Exception as err:  # onnxruntime raises its own exception types for unreadable models
+            raise PaddleFCNError(f"{model_file}: ONNX Runtime cannot load it ({type(err).__name__}: {err})") from err
+        self.input_name = self.session.get_inputs()[0].name
+
+    @staticmethod
+    def _providers(ort, options: RuntimeOptions) -> list:
+        if options.device == "cpu":
+            return ["CPUExecutionProvider"]
+        available = ort.get_available_providers()
+        if "CUDAExecutionProvider" not in available:
+            raise PaddleFCNError("--device gpu with the onnx format needs onnxruntime-gpu (CUDAExecutionProvider)")
+        cuda = ("CUDAExecutionProvider", {"device_id": options.gpu_id})
+        if not options.use_trt:
+            if options.precision == "fp16":
+                raise PaddleFCNError("fp16 with the onnx format needs --use-trt (the ONNX model is fp32)")
+            return [cuda, "CPUExecutionProvider"]
+        if "TensorrtExecutionProvider" not in available:
+            raise PaddleFCNError("--use-trt with the onnx format needs onnxruntime-gpu built with TensorRT")
+        low, opt, high = (f"{INPUT_NAME}:{'x'.join(str(d) for d in shape)}" for shape in options.trt_shapes)
+        trt = {
+            "device_id": options.gpu_id,
+            "trt_fp16_enable": options.precision == "fp16",
+            "trt_profile_min_shapes": low,
+            "trt_profile_opt_shapes": opt,
+            "trt_profile_max_shapes": high,
+        }
+        return [("TensorrtExecutionProvider", trt), cuda, "CPUExecutionProvider"]
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+    def describe(self) -> str:
+        import onnxruntime as ort
+
+        return f"ONNX Runtime {ort.__version__}, {_settings(self.options, onednn=False)}"
+
+
+def _settings(options: RuntimeOptions, onednn: bool) -> str:
+    if options.device == "cpu":
+        kernels = ", oneDNN" if onednn and options.onednn else ""
+        return f"cpu{kernels}, {options.threads()} threads"
+    trt = ", TensorRT" if options.use_trt else ""
+    return f"gpu:{options.gpu_id}{trt}, {options.precision}"
+
+
+def create_engine(files: dict[str, Path], fmt: str, options: RuntimeOptions) -> Engine:
+    """The engine for ``fmt`` (``paddle`` or ``onnx``) over its exported ``files`` (by role)."""
+    if fmt == "onnx":
+        return OnnxEngine(files["model"], options)
+    return PaddleEngine(files["model"], files["params"], options)

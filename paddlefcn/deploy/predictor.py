@@ -1,0 +1,151 @@
+"""``Predictor``: an exported model (Paddle Inference or ONNX Runtime) with its own preprocessing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+
+from paddlefcn.data import build_transforms
+from paddlefcn.data.transforms import resize_label
+from paddlefcn.deploy.engines import RuntimeOptions, Shape, create_engine
+from paddlefcn.deploy.manifest import DEPLOY_FILE, check_format, read_deploy_config
+from paddlefcn.errors import PaddleFCNError
+
+# Default TensorRT (min, opt, max) height and width for a dynamic input.
+TRT_SIZES = (32, 512, 2048)
+
+
+class Predictor:
+    """Segments images with a directory written by ``tools/export.py``.
+
+    Images of any size are preprocessed with the exported transforms, run in batches of equal size, and
+    the labels are returned at each image's own size.
+
+    Args:
+        model_dir: The export directory (holding ``deploy.yaml``).
+        device: ``cpu`` or ``gpu``.
+        backend: ``paddle`` (Paddle Inference) or ``onnx`` (ONNX Runtime); default: the exported format.
+        cpu_threads: CPU threads; default ``OMP_NUM_THREADS`` or the available cores.
+        onednn: Use oneDNN on CPU (Paddle Inference).
+        gpu_id: GPU index.
+        use_trt: Use TensorRT on the GPU.
+        precision: ``fp32`` or ``fp16`` (GPU only).
+        batch_size: Largest batch run at once (also TensorRT's largest batch).
+        trt_shapes: TensorRT's ``(min, opt, max)`` NCHW input shapes; by default sizes 32 to 2048 (opt 512),
+            or the exported fixed/resized size.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike,
+        device: str = "cpu",
+        backend: Optional[str] = None,
+        cpu_threads: Optional[int] = None,
+        onednn: bool = True,
+        gpu_id: int = 0,
+        use_trt: bool = False,
+        precision: str = "fp32",
+        batch_size: int = 1,
+        trt_shapes: Optional[tuple[Shape, Shape, Shape]] = None,
+    ) -> None:
+        self.model_dir = Path(os.path.expanduser(str(model_dir)))
+        self.deploy = read_deploy_config(self.model_dir)
+        self.backend = check_format(backend or self.deploy.format)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise PaddleFCNError(f"batch size must be a positive integer, got {batch_size!r}")
+        fixed_batch = self.deploy.input_shape[0]
+        self.batch_size = fixed_batch if fixed_batch > 0 else batch_size
+        try:
+            self.transforms = build_transforms(self.deploy.transforms)
+        except PaddleFCNError as err:
+            raise PaddleFCNError(f"{self.model_dir / DEPLOY_FILE}: {err}") from err
+        if use_trt and trt_shapes is None:
+            trt_shapes = self._default_trt_shapes()
+        options = RuntimeOptions(device, cpu_threads, onednn, gpu_id, use_trt, precision, trt_shapes)
+        self.engine = create_engine(self.deploy.model_files(self.model_dir, self.backend), self.backend, options)
+
+    @property
+    def palette(self) -> list[list[int]]:
+        """One ``[r, g, b]`` per class."""
+        return self.deploy.palette
+
+    @property
+    def class_names(self) -> list[str]:
+        """One name per class."""
+        return self.deploy.class_names
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        """The network input ``[3, H, W]`` float32 for an HWC RGB uint8 ``image``."""
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise PaddleFCNError(f"expected an HWC RGB image, got shape {list(image.shape)}")
+        chw, _ = self.transforms(image, None)
+        for axis, (want, have) in enumerate(zip(self.deploy.input_shape[2:], chw.shape[1:])):
+            if want > 0 and want != have:
+                size = "x".join(str(d) for d in self.deploy.input_shape[2:])
+                raise PaddleFCNError(
+                    f"the model was exported for {size} inputs but preprocessing gives {chw.shape[1]}x{chw.shape[2]} "
+                    f"({'height' if axis == 0 else 'width'} differs); export with export.resize set to that size"
+                )
+        return chw
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """The graph output for a preprocessed ``[N, 3, H, W]`` batch (labels or scores, per ``output_op``)."""
+        return self.engine.run(batch)
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Class labels ``[H, W]`` int32 for each HWC RGB uint8 image, at the image's size."""
+        inputs = [self.preprocess(image) for image in images]
+        labels: list[Optional[np.ndarray]] = [None] * len(images)
+        for indices in self._batches([x.shape for x in inputs]):
+            batch = np.stack([inputs[i] for i in indices])
+            if self.deploy.input_shape[0] > 0 and len(indices) < self.batch_size:
+                filler = np.repeat(batch[-1:], self.batch_size - len(indices), axis=0)
+                batch = np.concatenate([batch, filler])
+            output = self.run(batch)
+            for row, index in enumerate(indices):
+                labels[index] = self._to_labels(output[row], images[index].shape[:2])
+        return labels
+
+    def _batches(self, shapes: list[tuple[int, ...]]) -> list[list[int]]:
+        """Indices grouped by input shape, in chunks of at most ``batch_size``."""
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for index, shape in enumerate(shapes):
+            groups.setdefault(shape, []).append(index)
+        return [
+            members[start : start + self.batch_size]
+            for members in groups.values()
+            for start in range(0, len(members), self.batch_size)
+        ]
+
+    def _to_labels(self, output: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """Labels at ``size`` from one image's output: ``[h, w]`` labels or ``[C, h, w]`` scores."""
+        height, width = size
+        if self.deploy.output_op == "argmax":
+            labels = output.astype(np.int32)
+            return labels if labels.shape == (height, width) else resize_label(labels, height, width)
+        scores = output
+        if scores.shape[1:] != (height, width):
+            hwc = np.ascontiguousarray(scores.transpose(1, 2, 0), dtype=np.float32)
+            resized = cv2.resize(hwc, (width, height), interpolation=cv2.INTER_LINEAR)
+            scores = resized.reshape(height, width, -1).transpose(2, 0, 1)
+        return scores.argmax(axis=0).astype(np.int32)
+
+    def _default_trt_shapes(self) -> tuple[Shape, Shape, Shape]:
+        batch, _, height, width = self.deploy.input_shape
+        resize = next((t.get("size") for t in self.deploy.transforms if t.get("type") == "Resize"), None)
+        if resize is not None:
+            height, width = (resize, resize) if isinstance(resize, int) else resize
+        low, opt, high = (
+            [batch if batch > 0 else (1 if i == 0 else self.batch_size), 3]
+            + [height if height > 0 else size, width if width > 0 else size]
+            for i, size in enumerate(TRT_SIZES)
+        )
+        return low, opt, high
+
+    def describe(self) -> str:
+        """The backend and its settings, for logs and benchmarks."""
+        return self.engine.describe()

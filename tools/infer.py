@@ -1,0 +1,61 @@
+"""Segment images with an exported model: python tools/infer.py --model-dir D --input IMG|DIR --save-dir OUT.
+
+For each image ``<stem>.<ext>`` it writes ``<stem>.png`` (a palette PNG of class indices) and
+``<stem>_overlay.jpg`` to the save directory. ``--benchmark`` also reports the model's latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from paddlefcn.cli import base_parser, run_tool
+from paddlefcn.data import read_image
+from paddlefcn.deploy import FORMATS, Predictor, list_images, measure_latency, predict_files
+
+
+def main(args: argparse.Namespace) -> int:
+    predictor = Predictor(
+        args.model_dir,
+        device=args.device,
+        backend=args.backend,
+        cpu_threads=args.cpu_threads,
+        gpu_id=args.gpu_id,
+        use_trt=args.use_trt,
+        precision=args.precision,
+        batch_size=args.batch_size,
+    )
+    images = list_images(args.input)
+    written = predict_files(predictor, images, args.save_dir)
+    print(f"wrote {len(written)} masks and overlays to {args.save_dir} ({predictor.describe()})")
+    if args.benchmark:
+        first = predictor.preprocess(read_image(images[0]))
+        batch = np.repeat(first[None], predictor.batch_size, axis=0)
+        latency = measure_latency(lambda: predictor.run(batch), args.warmup, args.repeats)
+        shape = "x".join(str(d) for d in batch.shape)
+        print(f"latency of a {shape} batch: {latency}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = base_parser("Segment images with a model written by tools/export.py.", config_required=None)
+    parser.add_argument("--model-dir", required=True, help="the export directory (holding deploy.yaml)")
+    parser.add_argument("--input", required=True, help="an image or a directory of images")
+    parser.add_argument("--save-dir", required=True, help="output directory")
+    parser.add_argument("--device", default="cpu", help="cpu | gpu (default cpu)")
+    parser.add_argument("--gpu-id", type=int, default=0, help="GPU index (default 0)")
+    parser.add_argument("--backend", default=None, help=f"{' | '.join(FORMATS)} (default: the exported format)")
+    parser.add_argument("--batch-size", type=int, default=1, help="images run at once (default 1)")
+    parser.add_argument("--cpu-threads", type=int, default=None, help="CPU threads (default: OMP_NUM_THREADS or all)")
+    parser.add_argument("--use-trt", action="store_true", help="use TensorRT (GPU)")
+    parser.add_argument("--precision", default="fp32", help="fp32 | fp16 (fp16 needs a GPU)")
+    parser.add_argument("--benchmark", action="store_true", help="also time the model on the first image")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs before --benchmark timing (default 3)")
+    parser.add_argument("--repeats", type=int, default=20, help="timed runs for --benchmark (default 20)")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(main, build_parser()))
