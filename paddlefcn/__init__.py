@@ -1,6 +1,7 @@
 """paddlefcn: Fully Convolutional Networks for semantic segmentation in PaddlePaddle."""
 
 from paddlefcn.config import dump_config, load_config
+from paddlefcn.data import build_dataloader, build_dataset
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.models import FCN, build_model
 from paddlefcn.registry import BACKBONES, DATASETS, HEADS, LOSSES, TRANSFORMS, UPSAMPLERS
@@ -17,6 +18,8 @@ __all__ = [
     "TRANSFORMS",
     "UPSAMPLERS",
     "__version__",
+    "build_dataloader",
+    "build_dataset",
     "build_model",
     "dump_config",
     "load_config",

@@ -1,0 +1,23 @@
+"""Data: datasets (VOC, VOCAug, FileList, SyntheticShapes), joint transforms, readers and loaders."""
+
+from paddlefcn.data import datasets
+from paddlefcn.data.io import DataError, read_image, read_label, voc_palette, write_label
+from paddlefcn.data.loader import SeededBatchSampler, build_dataloader, build_dataset
+from paddlefcn.data.meta import DatasetMeta, dataset_meta
+from paddlefcn.data.transforms import Compose, build_transforms
+
+__all__ = [
+    "Compose",
+    "DataError",
+    "DatasetMeta",
+    "SeededBatchSampler",
+    "build_dataloader",
+    "build_dataset",
+    "build_transforms",
+    "dataset_meta",
+    "datasets",
+    "read_image",
+    "read_label",
+    "voc_palette",
+    "write_label",
+]

@@ -1,0 +1,109 @@
+"""The shared dataset: a list of (image, label) file pairs, read, checked and transformed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+from paddle.io import Dataset
+
+from paddlefcn.data.io import BAD_LIST, BAD_VALUE, EMPTY_LIST, MISSING, SIZE_MISMATCH, DataError, read_image, read_label
+from paddlefcn.data.meta import DatasetMeta
+from paddlefcn.data.transforms import Compose
+
+Sample = tuple[str, str]
+
+
+class SegDataset(Dataset):
+    """Image/label pairs with label semantics; ``dataset[i]`` is ``(image CHW float32, label HW int64)``.
+
+    Subclasses find their file pairs and implement ``describe(cfg) -> DatasetMeta``.
+
+    Args:
+        samples: ``(image_path, label_path)`` pairs.
+        meta: Classes, names, palette and ignore index.
+        transforms: Applied to every sample; ``None`` only converts to CHW float32.
+        source: Where the list came from, for the empty-list error.
+    """
+
+    def __init__(
+        self, samples: Sequence[Sample], meta: DatasetMeta, transforms: Optional[Compose], source: str
+    ) -> None:
+        if not samples:
+            raise DataError(source, EMPTY_LIST, "the list of samples is empty")
+        self.samples = list(samples)
+        self.meta = meta
+        self.num_classes = meta.num_classes
+        self.ignore_index = meta.ignore_index
+        self.class_names = meta.class_names
+        self.palette = meta.palette
+        self.transforms = transforms if transforms is not None else Compose([])
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.transforms(*self.load(index))
+
+    def image_path(self, index: int) -> str:
+        """The image file of sample ``index``."""
+        return self.samples[index][0]
+
+    def label_path(self, index: int) -> str:
+        """The label file of sample ``index``."""
+        return self.samples[index][1]
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Reads sample ``index`` untransformed: HWC RGB uint8 image, HW int64 label, both checked.
+
+        Raises:
+            DataError: A file is missing or corrupt, the sizes differ, or a label value is out of range.
+        """
+        image_path, label_path = self.samples[index]
+        image = read_image(image_path)
+        label = read_label(label_path, self.palette, self.ignore_index)
+        if image.shape[:2] != label.shape:
+            raise DataError(
+                label_path,
+                SIZE_MISMATCH,
+                f"label is {label.shape[1]}x{label.shape[0]} (WxH) but its image "
+                f"{Path(image_path).name} is {image.shape[1]}x{image.shape[0]}",
+            )
+        check_label_values(label, self.num_classes, self.ignore_index, label_path)
+        return image, label
+
+
+def check_label_values(label: np.ndarray, num_classes: int, ignore_index: int, path: str) -> None:
+    """Raises ``DataError`` if ``label`` holds a value outside ``[0, num_classes)`` that is not ``ignore_index``."""
+    bad = ((label < 0) | (label >= num_classes)) & (label != ignore_index)
+    if bad.any():
+        values = np.unique(label[bad])
+        shown = ", ".join(str(v) for v in values[:5]) + (", ..." if len(values) > 5 else "")
+        raise DataError(
+            path, BAD_VALUE, f"label values {shown} are outside 0..{num_classes - 1} and not ignore ({ignore_index})"
+        )
+
+
+def read_list(list_path: str | os.PathLike, columns: int) -> list[list[str]]:
+    """Reads a whitespace-separated list file, skipping blank and ``#`` lines.
+
+    Raises:
+        DataError: The file is missing, or a line has the wrong number of columns.
+    """
+    if not os.path.isfile(list_path):
+        raise DataError(list_path, MISSING, "list file not found")
+    rows = []
+    with open(list_path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            fields = text.split()
+            if len(fields) != columns:
+                raise DataError(
+                    list_path, BAD_LIST, f"line {number} has {len(fields)} fields, expected {columns}: {text!r}"
+                )
+            rows.append(fields)
+    return rows

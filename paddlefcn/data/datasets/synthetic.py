@@ -1,0 +1,249 @@
+"""SyntheticShapes: a procedural segmentation set that needs no download.
+
+Each image shows a few shapes on a textured, low-saturation background. Most classes have their own
+hue (jittered); ``disc`` and ``ring`` share red and differ only by shape. ``ring`` and ``bar`` are thin
+(a few pixels at 96 px), and objects touch and occlude each other, so fine-stride skips matter.
+
+The files are written once in the VOC layout (``JPEGImages``, ``SegmentationClass`` palette PNGs,
+``ImageSets/Segmentation/<split>.txt``) so training runs the real loading path, and are reused while
+``synthetic_<split>.json`` records the same generation parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import cv2
+import numpy as np
+
+from paddlefcn.data.datasets.base import SegDataset
+from paddlefcn.data.datasets.voc import SPLIT_DIR
+from paddlefcn.data.io import write_image, write_label
+from paddlefcn.data.meta import DatasetMeta, make_meta
+from paddlefcn.data.transforms import Compose
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.registry import DATASETS
+from paddlefcn.utils.io import atomic_write_text
+
+# Bump when the drawing code changes, so stale files on disk are regenerated.
+GENERATOR_VERSION = 1
+
+CLASS_NAMES = ("background", "disc", "ring", "square", "triangle", "bar", "cross")
+PALETTE = (
+    (0, 0, 0),
+    (220, 20, 60),
+    (255, 150, 0),
+    (0, 170, 60),
+    (40, 90, 255),
+    (255, 225, 0),
+    (200, 0, 200),
+)
+# OpenCV hue (0-180) of each shape class; disc and ring share red.
+HUES = {1: 0, 2: 0, 3: 60, 4: 118, 5: 28, 6: 150}
+HUE_JITTER = 7
+SUPERSAMPLE = 4
+
+
+def render_shapes(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draws one sample.
+
+    Args:
+        rng: Source of all randomness; the same generator state gives the same sample.
+        size: Side of the square image in pixels; shape sizes scale with it (designed at 96).
+
+    Returns:
+        An HWC RGB uint8 image and an HW uint8 label of class indices.
+    """
+    image = _background(rng, size)
+    label = np.zeros((size, size), np.uint8)
+    scale = size / 96.0
+    placed: list[tuple[float, float, float]] = []
+    for _ in range(int(rng.integers(2, 5))):
+        cls = int(rng.integers(1, len(CLASS_NAMES)))
+        radius = float(rng.uniform(13, 24)) * scale
+        centre = _place(rng, size, radius, placed)
+        placed.append((centre[0], centre[1], radius))
+        coverage = _coverage(cls, centre, radius, scale, size, rng)
+        colour = _object_colour(rng, cls, size)
+        alpha = coverage[:, :, None]
+        image = image * (1 - alpha) + colour * alpha
+        label[coverage >= 0.5] = cls
+    image += rng.normal(0, rng.uniform(2, 7), image.shape)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8), label
+
+
+def _place(
+    rng: np.random.Generator, size: int, radius: float, placed: list[tuple[float, float, float]]
+) -> tuple[float, float]:
+    """A centre inside the image; half the time touching an already placed shape."""
+    if placed and rng.random() < 0.5:
+        x, y, r = placed[int(rng.integers(len(placed)))]
+        angle = rng.uniform(0, 2 * np.pi)
+        distance = (r + radius) * rng.uniform(0.75, 1.0)
+        cx, cy = x + distance * np.cos(angle), y + distance * np.sin(angle)
+        return float(np.clip(cx, 0, size - 1)), float(np.clip(cy, 0, size - 1))
+    margin = radius * 0.5
+    return float(rng.uniform(margin, size - margin)), float(rng.uniform(margin, size - margin))
+
+
+def _coverage(
+    cls: int, centre: tuple[float, float], radius: float, scale: float, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Fraction of each pixel covered by the shape, from a supersampled point test."""
+    steps = (np.arange(size * SUPERSAMPLE) + 0.5) / SUPERSAMPLE
+    x = steps[None, :] - centre[0]
+    y = steps[:, None] - centre[1]
+    angle = rng.uniform(0, np.pi)
+    u = x * np.cos(angle) + y * np.sin(angle)
+    v = -x * np.sin(angle) + y * np.cos(angle)
+    name = CLASS_NAMES[cls]
+    if name == "disc":
+        inside = x * x + y * y <= radius * radius
+    elif name == "ring":
+        thickness = rng.uniform(7.0, 10.0) * scale
+        inside = np.abs(np.sqrt(x * x + y * y) - radius + thickness / 2) <= thickness / 2
+    elif name == "square":
+        half = radius * 0.85
+        inside = (np.abs(u) <= half) & (np.abs(v) <= half)
+    elif name == "triangle":
+        inside = np.ones_like(u, dtype=bool)
+        for k in range(3):
+            theta = 2 * np.pi * k / 3 + rng.uniform(-0.2, 0.2)
+            inside &= u * np.cos(theta) + v * np.sin(theta) <= radius * 0.6
+    elif name == "bar":
+        width = rng.uniform(7.0, 10.0) * scale
+        inside = (np.abs(u) <= radius * 1.5) & (np.abs(v) <= width / 2)
+    else:  # cross
+        arm = rng.uniform(9.0, 13.0) * scale / 2
+        inside = ((np.abs(u) <= radius) & (np.abs(v) <= arm)) | ((np.abs(v) <= radius) & (np.abs(u) <= arm))
+    return inside.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE).mean(axis=(1, 3))
+
+
+def _object_colour(rng: np.random.Generator, cls: int, size: int) -> np.ndarray:
+    """An HWC float colour field: the class hue, jittered, with a linear shading gradient."""
+    hue = (HUES[cls] + rng.integers(-HUE_JITTER, HUE_JITTER + 1)) % 180
+    hsv = np.array([[[hue, rng.integers(150, 246), rng.integers(140, 246)]]], np.uint8)
+    rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
+    ramp = np.linspace(-1, 1, size, dtype=np.float32)
+    direction = rng.uniform(0, 2 * np.pi)
+    gradient = np.cos(direction) * ramp[None, :] + np.sin(direction) * ramp[:, None]
+    shade = 1 + rng.uniform(0, 0.15) * gradient
+    return rgb[None, None, :] * shade[:, :, None]
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A low-saturation textured background with grey distractor strokes."""
+    hsv = np.array([[[rng.integers(0, 180), rng.integers(0, 50), rng.integers(60, 200)]]], np.uint8)
+    base = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
+    cells = int(rng.integers(3, 9))
+    blotches = cv2.resize(rng.normal(0, 1, (cells, cells)).astype(np.float32), (size, size))
+    ramp = np.arange(size, dtype=np.float32)
+    period, direction = rng.uniform(6, 20), rng.uniform(0, np.pi)
+    stripes = np.sin(2 * np.pi * (np.cos(direction) * ramp[None, :] + np.sin(direction) * ramp[:, None]) / period)
+    texture = rng.uniform(10, 30) * blotches + rng.uniform(0, 14) * stripes
+    image = base[None, None, :] + texture[:, :, None]
+    for _ in range(int(rng.integers(0, 4))):
+        grey = float(rng.uniform(40, 220))
+        start = tuple(int(v) for v in rng.integers(0, size, 2))
+        end = tuple(int(v) for v in rng.integers(0, size, 2))
+        cv2.line(image, start, end, (grey, grey, grey), int(rng.integers(2, 6)), cv2.LINE_AA)
+    return image
+
+
+def _split_seed(seed: int, split: str) -> int:
+    return zlib.crc32(split.encode("utf-8")) ^ (seed & 0xFFFFFFFF)
+
+
+@DATASETS.register()
+class SyntheticShapes(SegDataset):
+    """Procedural shapes written to ``root`` in the VOC layout on first use, reused afterwards.
+
+    Args:
+        root: Directory for the files (shared by all splits).
+        split: List name, e.g. ``train`` or ``val``; each split draws different images.
+        num_images: Number of images in this split.
+        size: Image side in pixels.
+        seed: Base seed; the same seed, split and sizes give identical files.
+        transforms: Applied to every sample.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike = "data/synthetic",
+        split: str = "train",
+        num_images: int = 400,
+        size: int = 96,
+        seed: int = 0,
+        transforms: Optional[Compose] = None,
+    ) -> None:
+        for key, value, low in (("num_images", num_images, 1), ("size", size, 32), ("seed", seed, 0)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise PaddleFCNError(f"SyntheticShapes: {key} must be an integer >= {low}, got {value!r}")
+        root = Path(root)
+        params = {"generator": GENERATOR_VERSION, "split": split, "num_images": num_images, "size": size, "seed": seed}
+        names = [f"{split}_{i:05d}" for i in range(num_images)]
+        with _exclusive_lock(root / f".synthetic_{split}.lock"):
+            _ensure_split(root, split, params, names)
+        samples = [(str(root / "JPEGImages" / f"{n}.jpg"), str(root / "SegmentationClass" / f"{n}.png")) for n in names]
+        super().__init__(samples, self.describe({}), transforms, str(root / SPLIT_DIR / f"{split}.txt"))
+        self.root = str(root)
+        self.split = split
+
+    @staticmethod
+    def describe(cfg: dict) -> DatasetMeta:
+        """Seven classes: background and six shapes."""
+        return make_meta(len(CLASS_NAMES), CLASS_NAMES, PALETTE)
+
+
+def _ensure_split(root: Path, split: str, params: dict, names: list[str]) -> None:
+    """Writes the split's files unless ``synthetic_<split>.json`` already records ``params``."""
+    record = root / f"synthetic_{split}.json"
+    if record.is_file():
+        try:
+            if json.loads(record.read_text(encoding="utf-8")) == params:
+                return
+        except json.JSONDecodeError:
+            pass
+        record.unlink()
+    base_seed = _split_seed(params["seed"], split)
+    for index, name in enumerate(names):
+        image, label = render_shapes(np.random.default_rng([base_seed, index]), params["size"])
+        write_image(root / "JPEGImages" / f"{name}.jpg", image)
+        write_label(root / "SegmentationClass" / f"{name}.png", label, PALETTE)
+    atomic_write_text(root / SPLIT_DIR / f"{split}.txt", "".join(f"{n}\n" for n in names))
+    atomic_write_text(record, json.dumps(params, indent=2) + "\n")
+
+
+@contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Holds an exclusive lock on ``path`` across processes (e.g. distributed ranks starting together)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        if os.name == "nt":
+            import msvcrt
+
+            handle.seek(0)
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # gives up after 10 s; retry
+                    break
+                except OSError:
+                    continue
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

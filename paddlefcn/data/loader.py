@@ -1,0 +1,96 @@
+"""Datasets from configs, and ``paddle.io.DataLoader`` s with reproducible shuffling."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import paddle
+from paddle.io import BatchSampler, DataLoader, Dataset, DistributedBatchSampler
+
+from paddlefcn.data.transforms import build_transforms
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.registry import DATASETS
+
+
+def build_dataset(dataset_cfg: dict) -> Dataset:
+    """Builds a dataset from a mapping such as ``data.train``: ``type``, the dataset's keys and ``transforms``."""
+    if not isinstance(dataset_cfg, dict):
+        raise PaddleFCNError(f"a dataset config must be a mapping, got {dataset_cfg!r}")
+    cfg = dict(dataset_cfg)
+    transforms = build_transforms(cfg.pop("transforms", None))
+    return DATASETS.build(cfg, transforms=transforms)
+
+
+class SeededBatchSampler(BatchSampler):
+    """Batches of indices, shuffled by a generator seeded with ``(seed, epoch)``.
+
+    Each pass over the sampler uses the current epoch and then advances it, so successive epochs differ
+    but a run is reproducible; ``set_epoch`` sets the epoch explicitly (e.g. when resuming).
+
+    Args:
+        dataset: The dataset (only its length is used).
+        batch_size: Samples per batch.
+        shuffle: Whether to shuffle; otherwise indices are in order.
+        drop_last: Drop the last incomplete batch.
+        seed: Base seed of the shuffling.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, drop_last: bool, seed: int = 0) -> None:
+        self.num_samples = len(dataset)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Makes the next pass use the order of ``epoch``."""
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[list[int]]:
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.num_samples)
+        else:
+            order = np.arange(self.num_samples)
+        self.epoch += 1
+        stop = len(self) * self.batch_size if self.drop_last else self.num_samples
+        for start in range(0, stop, self.batch_size):
+            yield order[start : start + self.batch_size].tolist()
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return self.num_samples // self.batch_size
+        return -(-self.num_samples // self.batch_size)
+
+
+def build_dataloader(
+    dataset: Dataset, batch_size: int, shuffle: bool, drop_last: bool, num_workers: int = 0, seed: int = 0
+) -> DataLoader:
+    """A ``paddle.io.DataLoader`` yielding ``[images float32 [N, 3, H, W], labels int64 [N, H, W]]``.
+
+    On one process the batches come from a ``SeededBatchSampler``: the order depends only on ``seed`` and
+    the epoch, advances by itself each epoch, and ``loader.batch_sampler.set_epoch(e)`` selects epoch
+    ``e`` (call it when resuming). With several processes (``paddle.distributed.get_world_size() > 1``)
+    a ``paddle.io.DistributedBatchSampler`` splits the data between ranks; it shuffles by epoch alone and
+    has the same ``set_epoch``. Random transforms draw from NumPy's global generator, which Paddle
+    re-seeds in each worker from the main process's generator, so seed that (``np.random.seed``) for
+    reproducible augmentation.
+
+    Args:
+        dataset: Yields ``(image CHW float32, label HW int64)``.
+        batch_size: Samples per batch (per rank when distributed).
+        shuffle: Shuffle every epoch (training).
+        drop_last: Drop the last incomplete batch (training).
+        num_workers: Worker processes; 0 loads in the main process.
+        seed: Seed of the shuffling order.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise PaddleFCNError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not isinstance(num_workers, int) or num_workers < 0:
+        raise PaddleFCNError(f"num_workers must be an integer >= 0, got {num_workers!r}")
+    if paddle.distributed.get_world_size() > 1:
+        sampler = DistributedBatchSampler(dataset, batch_size, shuffle=shuffle, drop_last=drop_last)
+    else:
+        sampler = SeededBatchSampler(dataset, batch_size, shuffle, drop_last, seed)
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, return_list=True)

@@ -1,0 +1,80 @@
+"""What a dataset's labels mean (classes, names, colours), computed from its config without reading data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from paddlefcn.data.io import voc_palette
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.registry import DATASETS
+
+IGNORE_INDEX = 255
+
+
+@dataclass
+class DatasetMeta:
+    """The label semantics a model, its exports and its visualisations need.
+
+    Attributes:
+        num_classes: Number of classes; labels are ``0..num_classes-1`` or ``ignore_index``.
+        class_names: One name per class.
+        palette: One ``[r, g, b]`` colour per class.
+        ignore_index: Label value that is not scored.
+    """
+
+    num_classes: int
+    class_names: list[str]
+    palette: list[list[int]]
+    ignore_index: int = IGNORE_INDEX
+
+
+def make_meta(
+    num_classes: int,
+    class_names: Optional[Sequence[str]] = None,
+    palette: Optional[Sequence[Sequence[int]]] = None,
+    ignore_index: int = IGNORE_INDEX,
+    source: str = "dataset",
+) -> DatasetMeta:
+    """Validates and completes label semantics: names default to ``class_<i>``, colours to the VOC map.
+
+    Args:
+        num_classes: Number of classes.
+        class_names: Optional names, one per class.
+        palette: Optional colours, one ``[r, g, b]`` per class.
+        ignore_index: The label value to ignore.
+        source: Names the config in errors.
+    """
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or not 1 <= num_classes <= 256:
+        raise PaddleFCNError(f"{source}: num_classes must be an integer in 1..256, got {num_classes!r}")
+    if not isinstance(ignore_index, int) or isinstance(ignore_index, bool) or 0 <= ignore_index < num_classes:
+        raise PaddleFCNError(f"{source}: ignore_index must be an integer outside 0..{num_classes - 1}")
+    names = [f"class_{i}" for i in range(num_classes)] if class_names is None else [str(n) for n in class_names]
+    if len(names) != num_classes:
+        raise PaddleFCNError(f"{source}: class_names has {len(names)} names for {num_classes} classes")
+    colours = voc_palette(num_classes) if palette is None else palette
+    if len(colours) != num_classes or not all(_is_colour(c) for c in colours):
+        raise PaddleFCNError(f"{source}: palette must be {num_classes} [r, g, b] colours with values 0..255")
+    return DatasetMeta(num_classes, names, [[int(v) for v in c] for c in colours], ignore_index)
+
+
+def _is_colour(colour: object) -> bool:
+    return (
+        isinstance(colour, (list, tuple))
+        and len(colour) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in colour)
+    )
+
+
+def dataset_meta(dataset_cfg: dict) -> DatasetMeta:
+    """The label semantics of a dataset config (a ``data.train``-style mapping), without touching any file.
+
+    Every registered dataset class provides a static ``describe(cfg) -> DatasetMeta``.
+    """
+    if not isinstance(dataset_cfg, dict) or "type" not in dataset_cfg:
+        raise PaddleFCNError(f"a dataset config needs a 'type' key, got {dataset_cfg!r}")
+    cls = DATASETS.get(dataset_cfg["type"])
+    describe = getattr(cls, "describe", None)
+    if describe is None:
+        raise PaddleFCNError(f"dataset '{dataset_cfg['type']}' does not describe its classes (no describe())")
+    return describe(dataset_cfg)

@@ -1,0 +1,86 @@
+"""Tiny on-disk datasets for the data tests: a VOC2012 tree, an SBD tree and loose images/labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from paddlefcn.data import voc_palette
+
+
+def random_label(rng: np.random.Generator, height: int, width: int, num_classes: int = 21) -> np.ndarray:
+    """Blocks of random classes with a void (255) border, like VOC labels."""
+    label = rng.integers(0, num_classes, (height // 4 + 1, width // 4 + 1)).repeat(4, 0).repeat(4, 1)
+    label = label[:height, :width].astype(np.uint8)
+    label[0, :] = 255
+    return label
+
+
+def smooth_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A random colour gradient: survives JPEG almost unchanged, unlike pixel noise."""
+    start, step_x, step_y = rng.integers(40, 120, 3), rng.integers(-3, 4, 3), rng.integers(-3, 4, 3)
+    grid = start + step_x * np.arange(width)[None, :, None] + step_y * np.arange(height)[:, None, None]
+    return grid.astype(np.uint8)
+
+
+def save_palette_png(path: Path, label: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(label.astype(np.uint8))
+    image.putpalette([v for colour in voc_palette(256) for v in colour])
+    image.save(path)
+
+
+def save_image(path: Path, image: np.ndarray) -> None:
+    """Writes an RGB (or grey/RGBA) array with OpenCV, which wants BGR order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if image.ndim == 3 and image.shape[2] == 3:
+        image = image[:, :, ::-1]
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = image[:, :, [2, 1, 0, 3]]
+    params = [cv2.IMWRITE_JPEG_QUALITY, 100] if path.suffix == ".jpg" else []
+    assert cv2.imwrite(str(path), np.ascontiguousarray(image), params)
+
+
+def make_voc(
+    root: Path, splits: dict[str, list[str]], size=(12, 16), seed=0, label_dir="SegmentationClass"
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Writes a VOC2012-style tree under ``root``; returns ``{id: (image, label)}``."""
+    rng = np.random.default_rng(seed)
+    written = {}
+    for split, names in splits.items():
+        for name in names:
+            if name not in written:
+                image = smooth_image(rng, *size)
+                label = random_label(rng, *size)
+                save_image(root / "JPEGImages" / f"{name}.jpg", image)
+                save_palette_png(root / label_dir / f"{name}.png", label)
+                written[name] = (image, label)
+        lists = root / "ImageSets" / "Segmentation"
+        lists.mkdir(parents=True, exist_ok=True)
+        (lists / f"{split}.txt").write_text("".join(f"{n}\n" for n in names))
+    return written
+
+
+def make_sbd(root: Path, train: list[str], val: list[str], size=(12, 16), seed=1) -> dict[str, np.ndarray]:
+    """Writes an SBD ``benchmark_RELEASE/dataset`` tree with ``GTcls`` .mat files; returns ``{id: label}``."""
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(seed)
+    dataset = root / "benchmark_RELEASE" / "dataset"
+    (dataset / "cls").mkdir(parents=True, exist_ok=True)
+    labels = {}
+    for name in train + val:
+        label = rng.integers(0, 21, size).astype(np.uint8)
+        boundaries = np.empty((20, 1), dtype=object)
+        for k in range(20):
+            boundaries[k, 0] = np.zeros(size, dtype=bool)
+        gt = {"Boundaries": boundaries, "Segmentation": label, "CategoriesPresent": np.unique(label)[None, :]}
+        savemat(str(dataset / "cls" / f"{name}.mat"), {"GTcls": gt})
+        save_image(dataset / "img" / f"{name}.jpg", rng.integers(0, 256, (*size, 3), dtype=np.uint8))
+        labels[name] = label
+    (dataset / "train.txt").write_text("".join(f"{n}\n" for n in train))
+    (dataset / "val.txt").write_text("".join(f"{n}\n" for n in val))
+    return labels

@@ -1,0 +1,80 @@
+"""Data loaders: batch shapes and dtypes, seeded shuffling per epoch, drop_last, worker processes."""
+
+import numpy as np
+import paddle
+import pytest
+from paddle.io import Dataset
+
+import paddlefcn
+from paddlefcn.data import SeededBatchSampler, build_dataloader
+from paddlefcn.errors import PaddleFCNError
+
+
+class Indexed(Dataset):
+    """Sample ``i`` is an image filled with ``i`` and a label filled with ``i``."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __getitem__(self, i):
+        return np.full((3, 4, 5), i, np.float32), np.full((4, 5), i, np.int64)
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def _order(loader):
+    return [int(v) for _, labels in loader for v in labels[:, 0, 0].numpy()]
+
+
+def test_batches_of_a_real_dataset_have_the_right_shapes_and_dtypes(tmp_path):
+    dataset = paddlefcn.build_dataset(
+        {
+            "type": "SyntheticShapes",
+            "root": str(tmp_path),
+            "num_images": 5,
+            "size": 40,
+            "transforms": [{"type": "RandomHorizontalFlip"}, {"type": "Normalize"}],
+        }
+    )
+    batches = list(build_dataloader(dataset, batch_size=2, shuffle=True, drop_last=True))
+    assert len(batches) == 2
+    images, labels = batches[0]
+    assert images.shape == [2, 3, 40, 40] and images.dtype == paddle.float32
+    assert labels.shape == [2, 40, 40] and labels.dtype == paddle.int64
+
+
+def test_shuffle_is_reproducible_per_seed_and_changes_per_epoch():
+    data = Indexed(10)
+    loader = build_dataloader(data, batch_size=3, shuffle=True, drop_last=False, seed=5)
+    epoch0, epoch1 = _order(loader), _order(loader)
+    assert sorted(epoch0) == list(range(10)) and sorted(epoch1) == list(range(10))
+    assert epoch0 != epoch1
+    again = build_dataloader(data, batch_size=3, shuffle=True, drop_last=False, seed=5)
+    assert _order(again) == epoch0
+    again.batch_sampler.set_epoch(1)
+    assert _order(again) == epoch1
+    other = build_dataloader(data, batch_size=3, shuffle=True, drop_last=False, seed=6)
+    assert _order(other) != epoch0
+
+
+def test_no_shuffle_keeps_order_and_drop_last_drops_the_tail():
+    data = Indexed(7)
+    assert _order(build_dataloader(data, batch_size=3, shuffle=False, drop_last=False)) == list(range(7))
+    dropped = build_dataloader(data, batch_size=3, shuffle=True, drop_last=True)
+    assert len(dropped) == 2 and len(_order(dropped)) == 6
+    assert len(SeededBatchSampler(data, 3, shuffle=False, drop_last=False)) == 3
+
+
+def test_worker_processes_give_the_same_batches():
+    data = Indexed(6)
+    main = _order(build_dataloader(data, batch_size=2, shuffle=True, drop_last=False, seed=1))
+    workers = _order(build_dataloader(data, batch_size=2, shuffle=True, drop_last=False, num_workers=2, seed=1))
+    assert workers == main
+
+
+def test_bad_loader_arguments():
+    with pytest.raises(PaddleFCNError, match="batch_size"):
+        build_dataloader(Indexed(2), batch_size=0, shuffle=False, drop_last=False)
+    with pytest.raises(PaddleFCNError, match="num_workers"):
+        build_dataloader(Indexed(2), batch_size=1, shuffle=False, drop_last=False, num_workers=-1)
