@@ -1,0 +1,210 @@
+"""The Predictor and tools/infer.py: image files end to end, batching, resizing, backends and one-line errors."""
+
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+import yaml
+from PIL import Image
+
+import paddlefcn
+from paddlefcn.cli import run_tool
+from paddlefcn.data import build_transforms, read_image
+from paddlefcn.data.transforms import resize_label
+from paddlefcn.deploy import Predictor, export_model
+from paddlefcn.errors import PaddleFCNError
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_MODEL = {"num_classes": 3, "backbone": {"type": "VGG16", "fc_channels": 16}, "head": {"type": "FCN8s"}}
+NORMALIZE = {"type": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+CFG = {"model": TINY_MODEL, "data": {"val": {"type": "FileList", "num_classes": 3, "transforms": [NORMALIZE]}}}
+IMAGE_SIZES = {"a.png": (97, 131), "b.jpg": (64, 96), "c.png": (97, 131), "d.bmp": (45, 70)}
+
+
+@pytest.fixture(scope="module")
+def model_and_weights(tmp_path_factory):
+    """A tiny model with random score layers (they start at zero), so it predicts several classes."""
+    paddle.seed(0)
+    model = paddlefcn.build_model(TINY_MODEL)
+    for conv in model.head.scores:
+        weight = paddle.randn(conv.weight.shape)
+        conv.weight.set_value(weight - weight.mean(axis=0, keepdim=True))
+        conv.bias.set_value(paddle.zeros(conv.bias.shape))
+    model.eval()
+    weights = tmp_path_factory.mktemp("weights") / "model.pdparams"
+    paddle.save(model.state_dict(), str(weights))
+    return model, weights
+
+
+@pytest.fixture(scope="module")
+def export_dir(model_and_weights, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("export")
+    export_model(CFG, model_and_weights[1], directory, output_op="argmax")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Smooth random images (so classes form regions) of several sizes and formats."""
+    directory = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for name, (height, width) in IMAGE_SIZES.items():
+        coarse = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+        Image.fromarray(coarse).resize((width, height), Image.BILINEAR).save(directory / name)
+    return directory
+
+
+def dygraph_labels(model, image, transforms):
+    chw, _ = build_transforms(transforms)(image, None)
+    with paddle.no_grad():
+        return model(paddle.to_tensor(chw[None])).numpy()[0].argmax(axis=0)
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def infer(argv):
+    tool = load_tool("infer")
+    return run_tool(tool.main, tool.build_parser(), [str(a) for a in argv])
+
+
+def test_infer_tool_writes_masks_matching_dygraph_for_every_image(model_and_weights, export_dir, images, tmp_path):
+    model, _ = model_and_weights
+    assert infer(["--model-dir", export_dir, "--input", images, "--save-dir", tmp_path, "--batch-size", "2"]) == 0
+    classes = set()
+    for name, size in IMAGE_SIZES.items():
+        stem = Path(name).stem
+        with Image.open(tmp_path / f"{stem}.png") as mask_image:
+            assert mask_image.mode == "P", "masks are palette PNGs whose values are the classes"
+            mask = np.asarray(mask_image)
+        assert mask.shape == size
+        expected = dygraph_labels(model, read_image(images / name), [NORMALIZE])
+        assert np.mean(mask == expected) >= 0.999, name
+        classes.update(np.unique(mask).tolist())
+        with Image.open(tmp_path / f"{stem}_overlay.jpg") as overlay_image:
+            assert overlay_image.size == (size[1], size[0])
+    assert len(classes) >= 2, "the test model must predict several classes"
+
+
+def test_mixed_sizes_in_one_batch_give_the_single_image_results(export_dir, images):
+    pixels = [read_image(images / name) for name in IMAGE_SIZES]
+    batched = Predictor(export_dir, batch_size=3).predict(pixels)
+    single = Predictor(export_dir, batch_size=1)
+    for image, labels in zip(pixels, batched):
+        assert labels.dtype == np.int32 and labels.shape == image.shape[:2]
+        np.testing.assert_array_equal(labels, single.predict([image])[0])
+
+
+def test_onnx_backend_gives_the_paddle_results(model_and_weights, images, tmp_path):
+    pytest.importorskip("paddle2onnx")
+    pytest.importorskip("onnxruntime")
+    export_model(CFG, model_and_weights[1], tmp_path, output_op="argmax", fmt="onnx")
+    pixels = [read_image(images / name) for name in IMAGE_SIZES]
+    onnx = Predictor(tmp_path)
+    assert onnx.describe().startswith("ONNX Runtime")
+    paddle_backend = Predictor(tmp_path, backend="paddle")
+    assert paddle_backend.describe().startswith("Paddle Inference")
+    for a, b in zip(onnx.predict(pixels), paddle_backend.predict(pixels)):
+        assert np.mean(a == b) >= 0.999
+
+
+@pytest.mark.parametrize("output_op", ["argmax", "softmax"])
+def test_resize_preprocessing_returns_labels_at_the_image_size(model_and_weights, images, tmp_path, output_op):
+    model, weights = model_and_weights
+    cfg = dict(CFG, export={"resize": [64, 64], "input_shape": [1, 3, 64, 64], "output_op": output_op})
+    deploy = export_model(cfg, weights, tmp_path)
+    assert deploy.transforms == [{"type": "Resize", "size": [64, 64]}, NORMALIZE]
+    image = read_image(images / "a.png")
+    labels = Predictor(tmp_path).predict([image])[0]
+    assert labels.shape == (97, 131)
+    expected = resize_label(dygraph_labels(model, image, deploy.transforms), 97, 131)
+    # argmax labels are resized by nearest neighbour exactly as expected; softmax scores bilinearly first.
+    assert np.mean(labels == expected) >= (0.999 if output_op == "argmax" else 0.9)
+
+
+def test_a_fixed_size_model_rejects_other_sizes_in_one_line(model_and_weights, images, tmp_path):
+    export_model(CFG, model_and_weights[1], tmp_path, input_shape=[1, 3, 64, 96])
+    predictor = Predictor(tmp_path)
+    assert predictor.predict([read_image(images / "b.jpg")])[0].shape == (64, 96)
+    with pytest.raises(PaddleFCNError, match="exported for 64x96 inputs but preprocessing gives 97x131"):
+        predictor.predict([read_image(images / "a.png")])
+
+
+def test_benchmark_reports_latency(export_dir, images, tmp_path, capsys):
+    argv = ["--model-dir", export_dir, "--input", images / "a.png", "--save-dir", tmp_path]
+    assert infer([*argv, "--benchmark", "--warmup", "1", "--repeats", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Paddle Inference" in out and "threads" in out
+    assert "latency of a 1x3x97x131 batch: mean" in out and "over 3 runs" in out
+
+
+def broken_copy(export_dir, tmp_path, edit=None, remove=None):
+    target = tmp_path / "model"
+    shutil.copytree(export_dir, target)
+    if remove:
+        (target / remove).unlink()
+    if edit:
+        deploy = yaml.safe_load((target / "deploy.yaml").read_text())
+        edit(deploy)
+        (target / "deploy.yaml").write_text(yaml.safe_dump(deploy))
+    return target
+
+
+@pytest.mark.parametrize(
+    "setup, extra, message",
+    [
+        (lambda d, t: t / "missing", [], "error: model dir not found: .*missing$"),
+        (lambda d, t: t, [], "error: .* has no deploy.yaml; is it a directory written by tools/export.py\\?$"),
+        (
+            lambda d, t: broken_copy(d, t, remove="model.pdiparams"),
+            [],
+            "error: .*deploy.yaml names paddle params file 'model.pdiparams', which does not exist in .*model$",
+        ),
+        (
+            lambda d, t: broken_copy(d, t, edit=lambda y: y.update(format="tflite")),
+            [],
+            "error: .*deploy.yaml: unsupported model format 'tflite' \\(supported: paddle, onnx\\)$",
+        ),
+        (
+            lambda d, t: broken_copy(d, t, edit=lambda y: y.pop("output_op")),
+            [],
+            "error: .*deploy.yaml: missing key 'output_op'$",
+        ),
+        (lambda d, t: d, ["--backend", "tflite"], "error: unsupported model format 'tflite' \\(supported: .*\\)$"),
+        (lambda d, t: d, ["--backend", "onnx"], "error: .*deploy.yaml: no onnx model in this export .*onnx\\)$"),
+        (lambda d, t: d, ["--precision", "fp16"], "error: TensorRT and fp16 need --device gpu$"),
+        (lambda d, t: d, ["--device", "tpu"], "error: unknown device 'tpu' \\(known: cpu, gpu\\)$"),
+    ],
+    ids=[
+        "missing-dir",
+        "no-deploy-yaml",
+        "missing-file",
+        "unsupported-format",
+        "missing-key",
+        "unknown-backend",
+        "format-not-exported",
+        "fp16-on-cpu",
+        "unknown-device",
+    ],
+)
+def test_infer_tool_errors_are_one_line(export_dir, images, tmp_path, capsys, setup, extra, message):
+    model_dir = setup(export_dir, tmp_path)
+    argv = ["--model-dir", model_dir, "--input", images, "--save-dir", tmp_path / "out", *extra]
+    assert infer(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert re.match(message, lines[0]), lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_input_is_one_line(export_dir, tmp_path, capsys):
+    assert infer(["--model-dir", export_dir, "--input", tmp_path / "none.jpg", "--save-dir", tmp_path / "o"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: input not found: {tmp_path / 'none.jpg'}"]
