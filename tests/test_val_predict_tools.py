@@ -1,11 +1,26 @@
 """Weight loading and the tools/val.py and tools/predict.py command lines."""
 
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import paddle
 import pytest
+import yaml
+from PIL import Image
 
 import paddlefcn
+import paddlefcn.data
+from paddlefcn.cli import run_tool
+from paddlefcn.engine.evaluator import evaluate
+from paddlefcn.engine.inference import predict_mask
 from paddlefcn.engine.weights import load_model_weights, load_trained_model
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.visualize import overlay
 
 TINY_MODEL = {"num_classes": 3, "backbone": {"type": "VGG16", "fc_channels": 16}, "head": {"type": "FCN8s"}}
 
@@ -84,3 +99,141 @@ def test_load_trained_model_ignores_the_pretrained_backbone_and_sets_eval_mode(s
     assert not loaded.training
     assert bool(paddle.equal_all(loaded.backbone.fc6.weight, model.backbone.fc6.weight))
     assert cfg["backbone"]["pretrained"] == "/no/such/file.pdparams"  # the caller's config is untouched
+
+
+# --- tools/val.py and tools/predict.py -------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+NUM_SHAPES = 7  # SyntheticShapes: background and six shapes
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_in_process(name, *argv):
+    tool = load_tool(name)
+    return run_tool(tool.main, tool.build_parser(), [str(a) for a in argv])
+
+
+def run_subprocess(name, *argv):
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    cmd = [sys.executable, str(REPO / "tools" / f"{name}.py"), *[str(a) for a in argv]]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A tiny synthetic val set, a config for it and the weights of a freshly built model."""
+    root = tmp_path_factory.mktemp("project")
+    val = {
+        "type": "SyntheticShapes",
+        "root": str(root / "data"),
+        "split": "val",
+        "num_images": 3,
+        "size": 64,
+        "transforms": [{"type": "Normalize"}],
+    }
+    cfg = {
+        "model": dict(
+            TINY_MODEL, num_classes=NUM_SHAPES, backbone={"type": "VGG16", "fc_channels": 16, "pretrained": "imagenet"}
+        ),
+        "data": {"val": val},
+        "eval": {"batch_size": 2},
+    }
+    config = root / "tiny.yml"
+    config.write_text(yaml.safe_dump(cfg))
+    paddle.seed(3)
+    model = build(NUM_SHAPES)
+    for name, param in model.named_parameters():
+        if name.startswith("head.scores") and name.endswith("weight"):  # zero-initialised: all background
+            param.set_value(paddle.randn(param.shape))
+    weights = root / "model.pdparams"
+    paddle.save(model.state_dict(), str(weights))
+    model.eval()
+    return {"root": root, "config": config, "weights": weights, "model": model, "val": val}
+
+
+def test_val_prints_the_table_and_writes_the_metrics_of_evaluate(project, capsys):
+    out = project["root"] / "metrics" / "m.json"
+    assert run_in_process("val", "-c", project["config"], "--weights", project["weights"], "--out", out) == 0
+    metrics = json.loads(out.read_text())
+    assert list(metrics) == ["miou", "pa", "mpa", "fwiou", "class_iou", "class_acc", "confusion_matrix"]
+    dataset = paddlefcn.data.build_dataset(project["val"])
+    loader = paddlefcn.data.build_dataloader(dataset, 1, shuffle=False, drop_last=False)
+    assert metrics == evaluate(project["model"], loader, NUM_SHAPES)
+    assert np.sum(metrics["confusion_matrix"]) == 3 * 64 * 64
+    printed = capsys.readouterr().out
+    assert "background" in printed and "triangle" in printed and str(out) in printed
+
+
+def test_val_flags_override_the_config(project):
+    out = project["root"] / "slide.json"
+    flags = ["--mode", "slide", "--crop-size", "32", "32", "--stride", "32", "32", "--flip", "--out", out]
+    assert run_in_process("val", "-c", project["config"], "--weights", project["weights"], *flags) == 0
+    dataset = paddlefcn.data.build_dataset(project["val"])
+    loader = paddlefcn.data.build_dataloader(dataset, 2, shuffle=False, drop_last=False)
+    expected = evaluate(
+        project["model"], loader, NUM_SHAPES, mode="slide", crop_size=(32, 32), stride=(32, 32), flip=True
+    )
+    assert json.loads(out.read_text()) == expected
+    assert expected != evaluate(project["model"], loader, NUM_SHAPES)  # the flags made a difference
+
+
+def test_predict_writes_palette_masks_and_overlays_at_the_image_size(project, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (50, 70, 3), dtype=np.uint8)).save(inputs / "odd.png")
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(inputs / "square.jpg")
+    (inputs / "notes.txt").write_text("not an image")
+    save_dir = tmp_path / "out"
+    args = ["-c", project["config"], "--weights", project["weights"], "--input", inputs, "--save-dir", save_dir]
+    assert run_in_process("predict", *args) == 0
+    assert sorted(p.name for p in save_dir.iterdir()) == [
+        "odd.png",
+        "odd_overlay.jpg",
+        "square.png",
+        "square_overlay.jpg",
+    ]
+    transforms = paddlefcn.data.build_transforms([{"type": "Normalize"}])
+    for stem, ext in (("odd", ".png"), ("square", ".jpg")):
+        image = paddlefcn.data.read_image(inputs / f"{stem}{ext}")
+        mask = Image.open(save_dir / f"{stem}.png")
+        assert mask.mode == "P" and mask.size == (image.shape[1], image.shape[0])
+        np.testing.assert_array_equal(np.asarray(mask), predict_mask(project["model"], image, transforms))
+        assert mask.getpalette()[3:6] == [220, 20, 60]  # SyntheticShapes' colour of class 1
+        blend = np.asarray(Image.open(save_dir / f"{stem}_overlay.jpg")).astype(float)
+        expected = overlay(image, np.asarray(mask), mask.getpalette()[: 3 * NUM_SHAPES])
+        assert blend.shape == expected.shape
+        # The noise images do not survive JPEG pixel by pixel, but their mean colours do.
+        np.testing.assert_allclose(blend.mean(axis=(0, 1)), expected.mean(axis=(0, 1)), atol=2)
+
+
+@pytest.mark.parametrize(
+    ("tool", "argv", "message"),
+    [
+        ("val", ["-c", "missing.yml", "--weights", "w.pdparams"], "error: config file not found: "),
+        ("val", ["-c", "{config}", "--weights", "{root}/nope.pdparams"], "error: weights not found: "),
+        (
+            "val",
+            ["-c", "{config}", "--weights", "{weights}", "-o", "eval.colour=red"],
+            "unknown config key 'eval.colour'",
+        ),
+        (
+            "predict",
+            ["-c", "{config}", "--weights", "{weights}", "--input", "{root}/none", "--save-dir", "{root}/o"],
+            "error: input not found: ",
+        ),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(project, tool, argv, message):
+    argv = [a.format(config=project["config"], root=project["root"], weights=project["weights"]) for a in argv]
+    result = run_subprocess(tool, *argv)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr

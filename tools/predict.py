@@ -1,0 +1,76 @@
+"""Segment images: python tools/predict.py -c CFG --weights W --input IMG|DIR --save-dir D.
+
+For each image ``<stem>.<ext>`` it writes ``<stem>.png`` (a palette PNG of class indices) and
+``<stem>_overlay.jpg`` (the colours blended over the image) to the save directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from paddlefcn.cli import base_parser, load_tool_config, run_tool
+from paddlefcn.config import require
+from paddlefcn.data import build_transforms, dataset_meta, read_image
+from paddlefcn.engine.inference import add_inference_arguments, inference_options, predict_mask
+from paddlefcn.engine.weights import load_trained_model
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.env import configure_cpu, on_gpu
+from paddlefcn.utils.visualize import overlay, save_image, save_mask_png
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def list_images(path: str) -> list[Path]:
+    """``path`` itself if it is a file, else the images directly inside the directory, sorted."""
+    target = Path(path)
+    if target.is_file():
+        return [target]
+    if not target.is_dir():
+        raise PaddleFCNError(f"input not found: {target}")
+    images = sorted(p for p in target.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise PaddleFCNError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {target}")
+    stems = [p.stem for p in images]
+    clash = next((s for s in stems if stems.count(s) > 1), None)
+    if clash is not None:
+        raise PaddleFCNError(f"{target}: several images are named '{clash}.*'; their outputs would overwrite")
+    return images
+
+
+def main(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.alpha <= 1.0:
+        raise PaddleFCNError(f"--alpha must be in [0, 1], got {args.alpha}")
+    cfg = load_tool_config(args)
+    if not on_gpu():
+        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"))
+    options = inference_options(cfg.get("eval", {}), args)
+    val_cfg = require(cfg, "data.val")
+    meta = dataset_meta(val_cfg)
+    transforms = build_transforms(val_cfg.get("transforms"))
+    images = list_images(args.input)
+    model = load_trained_model(require(cfg, "model"), args.weights)
+    save_dir = Path(args.save_dir)
+    for path in images:
+        image = read_image(path)
+        mask = predict_mask(model, image, transforms, **options)
+        save_mask_png(save_dir / f"{path.stem}.png", mask, meta.palette, meta.ignore_index)
+        blend = overlay(image, mask, meta.palette, args.alpha, meta.ignore_index)
+        save_image(save_dir / f"{path.stem}_overlay.jpg", blend)
+    print(f"wrote {len(images)} masks and overlays to {save_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = base_parser("Segment images with a trained FCN; writes palette masks and overlays.")
+    parser.add_argument("--weights", required=True, help="a .pdparams file or a checkpoint directory")
+    parser.add_argument("--input", required=True, help="an image or a directory of images")
+    parser.add_argument("--save-dir", required=True, help="output directory")
+    parser.add_argument("--alpha", type=float, default=0.5, help="mask opacity in the overlays (default 0.5)")
+    add_inference_arguments(parser)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(main, build_parser()))

@@ -1,0 +1,56 @@
+"""Evaluate trained weights: python tools/val.py -c CFG --weights W [--mode slide --crop-size H W] [--out m.json]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import paddle.distributed as dist
+
+from paddlefcn.cli import base_parser, load_tool_config, run_tool
+from paddlefcn.config import require
+from paddlefcn.data import dataset_meta
+from paddlefcn.engine.evaluator import evaluate
+from paddlefcn.engine.inference import add_inference_arguments, inference_options
+from paddlefcn.engine.metrics import format_table, save_metrics
+from paddlefcn.engine.runner import build_val_loader, init_distributed
+from paddlefcn.engine.weights import load_trained_model
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.env import configure_cpu, on_gpu
+
+
+def main(args: argparse.Namespace) -> int:
+    cfg = load_tool_config(args)
+    world = init_distributed()
+    if not on_gpu():
+        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"), ranks_per_machine=world)
+    eval_cfg = cfg.get("eval", {})
+    options = inference_options(eval_cfg, args)
+    batch_size = eval_cfg.get("batch_size", 1)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise PaddleFCNError(f"eval.batch_size must be a positive integer, got {batch_size!r}")
+    val_cfg = require(cfg, "data.val")
+    meta = dataset_meta(val_cfg)
+    model = load_trained_model(require(cfg, "model"), args.weights)
+    if model.num_classes != meta.num_classes:
+        raise PaddleFCNError(f"model.num_classes is {model.num_classes} but data.val has {meta.num_classes} classes")
+    _, loader = build_val_loader(val_cfg, batch_size, int(cfg["data"].get("num_workers", 0)))
+    metrics = evaluate(model, loader, meta.num_classes, meta.ignore_index, **options)
+    if dist.get_rank() == 0:
+        print(format_table(metrics, meta.class_names))
+        if args.out:
+            save_metrics(args.out, metrics)
+            print(f"metrics written to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = base_parser("Evaluate a trained FCN on the config's validation set.")
+    parser.add_argument("--weights", required=True, help="a .pdparams file or a checkpoint directory")
+    parser.add_argument("--out", help="also write the metrics as JSON to this file")
+    add_inference_arguments(parser)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(main, build_parser()))
