@@ -1,0 +1,141 @@
+"""Scans the datasets of a config for every data problem, and counts class pixel frequencies."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from paddlefcn.data.datasets.base import SegDataset, check_label_values
+from paddlefcn.data.io import SIZE_MISMATCH, DataError, read_image, read_label
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.registry import DATASETS
+
+
+@dataclass
+class SplitReport:
+    """The result of scanning one dataset.
+
+    Attributes:
+        split: Config name of the dataset (``train``, ``val``).
+        description: Dataset type and size, or why it could not be built.
+        problems: One-line messages grouped by problem kind.
+        pixel_counts: Pixels per class over the labels that could be read.
+        ignored_pixels: Pixels labelled ``ignore_index``.
+        class_names: One name per class.
+    """
+
+    split: str
+    description: str
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    pixel_counts: Optional[np.ndarray] = None
+    ignored_pixels: int = 0
+    class_names: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def add(self, kind: str, message: str) -> None:
+        """Records one problem."""
+        self.problems.setdefault(kind, []).append(message)
+
+
+def check_config(cfg: dict, splits: tuple[str, ...] = ("train", "val"), workers: int = 4) -> list[SplitReport]:
+    """Scans ``data.<split>`` of a config for each split it defines.
+
+    Args:
+        cfg: A loaded config.
+        splits: Which datasets of the ``data`` section to scan.
+        workers: Threads reading files.
+    """
+    data = cfg.get("data") or {}
+    present = [s for s in splits if s in data]
+    if not present:
+        raise PaddleFCNError(f"config has no data.{' / data.'.join(splits)} section to check")
+    model_classes = (cfg.get("model") or {}).get("num_classes")
+    reports = []
+    for split in present:
+        report = check_dataset(data[split], split, workers)
+        if model_classes is not None and report.pixel_counts is not None and model_classes != len(report.class_names):
+            report.add(
+                "config mismatch",
+                f"model.num_classes is {model_classes} but data.{split} has {len(report.class_names)} classes",
+            )
+        reports.append(report)
+    return reports
+
+
+def check_dataset(dataset_cfg: dict, split: str = "dataset", workers: int = 4) -> SplitReport:
+    """Reads every sample of a dataset config (without its transforms) and records each problem found.
+
+    Both files of a sample are checked, so a sample can contribute several problems.
+    """
+    cfg = {k: v for k, v in dict(dataset_cfg).items() if k != "transforms"}
+    try:
+        dataset = DATASETS.build(cfg)
+    except DataError as err:
+        report = SplitReport(split, f"{cfg.get('type')} (not built)")
+        report.add(err.kind, str(err))
+        return report
+    if not isinstance(dataset, SegDataset):
+        raise PaddleFCNError(f"data.{split}: cannot check a {type(dataset).__name__}, it lists no files")
+    report = SplitReport(split, f"{cfg['type']}, {len(dataset)} samples", class_names=list(dataset.class_names))
+    report.pixel_counts = np.zeros(dataset.num_classes, np.int64)
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for problems, counts, ignored in pool.map(lambda i: _check_sample(dataset, i), range(len(dataset))):
+            for err in problems:
+                report.add(err.kind, str(err))
+            if counts is not None:
+                report.pixel_counts += counts
+                report.ignored_pixels += ignored
+    return report
+
+
+def _check_sample(dataset: SegDataset, index: int) -> tuple[list[DataError], Optional[np.ndarray], int]:
+    image_path, label_path = dataset.image_path(index), dataset.label_path(index)
+    problems: list[DataError] = []
+    image = label = None
+    try:
+        image = read_image(image_path)
+    except DataError as err:
+        problems.append(err)
+    try:
+        label = read_label(label_path, dataset.palette, dataset.ignore_index)
+        check_label_values(label, dataset.num_classes, dataset.ignore_index, label_path)
+    except DataError as err:
+        problems.append(err)
+        label = None
+    if image is not None and label is not None and image.shape[:2] != label.shape:
+        detail = f"label is {label.shape[1]}x{label.shape[0]} (WxH) but its image {Path(image_path).name} is "
+        problems.append(DataError(label_path, SIZE_MISMATCH, f"{detail}{image.shape[1]}x{image.shape[0]}"))
+    if label is None:
+        return problems, None, 0
+    valid = label[label != dataset.ignore_index]
+    return problems, np.bincount(valid.ravel(), minlength=dataset.num_classes), int(label.size - valid.size)
+
+
+def format_report(report: SplitReport, examples: int = 5) -> str:
+    """The report as text: problem counts with their first messages, then class pixel frequencies."""
+    lines = [f"{report.split}: {report.description}"]
+    if report.clean:
+        lines.append("  problems: none")
+    for kind, messages in report.problems.items():
+        lines.append(f"  {kind}: {len(messages)}")
+        lines += [f"    {m}" for m in messages[:examples]]
+        if len(messages) > examples:
+            lines.append(f"    ... and {len(messages) - examples} more")
+    if report.pixel_counts is not None:
+        total = int(report.pixel_counts.sum()) + report.ignored_pixels
+        lines.append("  class pixel frequencies:")
+        width = max(len(n) for n in report.class_names + ["(ignore)"])
+        rows = list(zip(report.class_names, report.pixel_counts.tolist())) + [("(ignore)", report.ignored_pixels)]
+        for name, count in rows:
+            share = 100.0 * count / total if total else 0.0
+            note = "  (never seen)" if count == 0 and name != "(ignore)" else ""
+            lines.append(f"    {name:<{width}} {share:6.2f}%  {count}{note}")
+    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""Check a config's datasets: python tools/check_data.py -c CFG (exit 0 when clean, 2 otherwise)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from paddlefcn.cli import EXIT_USER_ERROR, base_parser, load_tool_config, run_tool
+from paddlefcn.data.check import check_config, format_report
+
+
+def main(args: argparse.Namespace) -> int:
+    reports = check_config(load_tool_config(args), tuple(args.splits), workers=args.workers)
+    for report in reports:
+        print(format_report(report, examples=args.examples))
+    if all(r.clean for r in reports):
+        print("data OK")
+        return 0
+    print(f"data has problems in: {', '.join(r.split for r in reports if not r.clean)}")
+    return EXIT_USER_ERROR
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = base_parser(
+        "Scan the datasets of a config for missing or corrupt files, size mismatches, label values out of "
+        "range and empty lists, and print class pixel frequencies."
+    )
+    parser.add_argument("--splits", nargs="+", default=["train", "val"], help="data sections to check")
+    parser.add_argument("--examples", type=int, default=5, help="messages shown per kind of problem")
+    parser.add_argument("--workers", type=int, default=4, help="threads reading files")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(run_tool(main, build_parser()))
