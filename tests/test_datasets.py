@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,6 +11,7 @@ from data_fixtures import make_voc, save_image, save_palette_png
 from PIL import Image
 
 import paddlefcn
+import paddlefcn.data
 from paddlefcn import DATASETS
 from paddlefcn.data import DataError, dataset_meta, read_image, read_label, voc_palette
 from paddlefcn.data.datasets import VOC, FileList, SyntheticShapes, VOCAug
@@ -257,3 +259,15 @@ def test_synthetic_reuses_matching_files_and_regenerates_changed_ones(tmp_path):
 def test_synthetic_rejects_bad_parameters(tmp_path):
     with pytest.raises(PaddleFCNError, match="size must be an integer >= 32"):
         SyntheticShapes(tmp_path, size=8)
+
+
+# --- Shipped configs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["_base_/synthetic.yml", "_base_/voc12.yml", "_base_/voc12aug.yml", "fcn8s_vgg16.yml"])
+def test_shipped_data_configs_agree_with_the_model(name):
+    cfg = paddlefcn.load_config(Path(__file__).resolve().parents[1] / "configs" / name)
+    for split in ("train", "val"):
+        assert dataset_meta(cfg["data"][split]).num_classes == cfg["model"]["num_classes"]
+        paddlefcn.data.build_transforms(cfg["data"][split]["transforms"])
+    assert cfg["data"]["val"]["transforms"] == [{"type": "Normalize"}]
