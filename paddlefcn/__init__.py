@@ -1,5 +1,10 @@
 """paddlefcn: Fully Convolutional Networks for semantic segmentation in PaddlePaddle."""
 
+import warnings
+
+# Paddle warns on every import that ccache (a build cache for C++ extensions) is missing; we build none.
+warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+
 from paddlefcn.config import dump_config, load_config
 from paddlefcn.data import build_dataloader, build_dataset
 from paddlefcn.errors import PaddleFCNError

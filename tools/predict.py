@@ -14,9 +14,9 @@ from paddlefcn.cli import base_parser, load_tool_config, run_tool
 from paddlefcn.config import require
 from paddlefcn.data import build_transforms, dataset_meta, read_image
 from paddlefcn.engine.inference import add_inference_arguments, inference_options, predict_mask
+from paddlefcn.engine.runner import setup_runtime
 from paddlefcn.engine.weights import load_trained_model
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.env import configure_cpu, on_gpu
 from paddlefcn.utils.visualize import overlay, save_image, save_mask_png
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -43,8 +43,7 @@ def main(args: argparse.Namespace) -> int:
     if not 0.0 <= args.alpha <= 1.0:
         raise PaddleFCNError(f"--alpha must be in [0, 1], got {args.alpha}")
     cfg = load_tool_config(args)
-    if not on_gpu():
-        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"))
+    setup_runtime(cfg)
     options = inference_options(cfg.get("eval", {}), args)
     val_cfg = require(cfg, "data.val")
     meta = dataset_meta(val_cfg)

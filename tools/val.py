@@ -13,17 +13,14 @@ from paddlefcn.data import dataset_meta
 from paddlefcn.engine.evaluator import evaluate
 from paddlefcn.engine.inference import add_inference_arguments, inference_options
 from paddlefcn.engine.metrics import format_table, save_metrics
-from paddlefcn.engine.runner import build_val_loader, init_distributed
+from paddlefcn.engine.runner import build_val_loader, setup_runtime
 from paddlefcn.engine.weights import load_trained_model
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.env import configure_cpu, on_gpu
 
 
 def main(args: argparse.Namespace) -> int:
     cfg = load_tool_config(args)
-    world = init_distributed()
-    if not on_gpu():
-        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"), ranks_per_machine=world)
+    setup_runtime(cfg)
     eval_cfg = cfg.get("eval", {})
     options = inference_options(eval_cfg, args)
     batch_size = eval_cfg.get("batch_size", 1)

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from paddlefcn.engine.trainer import Trainer
 
 
+# (display name, metrics key) of the summary metrics.
+EVAL_TAGS = (("mIoU", "miou"), ("PA", "pa"), ("MPA", "mpa"), ("FWIoU", "fwiou"))
+
+
 class Hook:
     """Does nothing at every point of the loop; subclasses override what they need."""
 
@@ -111,17 +115,15 @@ class LoggerHook(Hook):
         sys.stdout.flush()
 
     def after_eval(self, trainer: Trainer, metrics: dict) -> None:
-        self.logger.info(
-            "eval at iter %d: mIoU %.4f  PA %.4f  MPA %.4f  FWIoU %.4f",
-            trainer.iter,
-            metrics["miou"],
-            metrics["pa"],
-            metrics["mpa"],
-            metrics["fwiou"],
-        )
+        shown = "  ".join(f"{name} {_metric(metrics[key])}" for name, key in EVAL_TAGS)
+        self.logger.info("eval at iter %d: %s", trainer.iter, shown)
 
     def on_interrupt(self, trainer: Trainer) -> None:
         self.logger.info("interrupted after iteration %d", trainer.iter)
+
+
+def _metric(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _duration(seconds: float) -> str:
@@ -236,7 +238,7 @@ class VisualDLHook(Hook):
 
     def after_eval(self, trainer: Trainer, metrics: dict) -> None:
         step = trainer.iter
-        for tag, key in (("mIoU", "miou"), ("PA", "pa"), ("MPA", "mpa"), ("FWIoU", "fwiou")):
+        for tag, key in EVAL_TAGS:
             if metrics[key] is not None:
                 self.writer.add_scalar(f"Eval/{tag}", metrics[key], step)
         for name, iou in zip(self.class_names, metrics["class_iou"]):

@@ -18,6 +18,7 @@ from paddlefcn.data import build_dataset
 from paddlefcn.data.resumable import build_train_loader
 from paddlefcn.engine.checkpoint import CheckpointManager, load_checkpoint, resolve_resume
 from paddlefcn.engine.hooks import CheckpointHook, EvalHook, Hook, LoggerHook, VisualDLHook
+from paddlefcn.engine.inference import inference_options
 from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer
 from paddlefcn.engine.trainer import Trainer
 from paddlefcn.errors import PaddleFCNError
@@ -65,6 +66,14 @@ def init_distributed() -> int:
     return world
 
 
+def setup_runtime(cfg: dict) -> int:
+    """Joins the data-parallel group if launched with several ranks and sets CPU threads; returns the world size."""
+    world = init_distributed()
+    if not on_gpu():
+        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"), ranks_per_machine=world)
+    return world
+
+
 def build_val_loader(dataset_cfg: dict, batch_size: int, num_workers: int) -> tuple[object, DataLoader]:
     """The val dataset and this rank's loader over an unpadded shard (rank r takes samples r, r+world, ...)."""
     dataset = build_dataset(dataset_cfg)
@@ -97,10 +106,8 @@ def train(
     Returns:
         The trainer after the run (``trainer.iter``, ``trainer.last_metrics``).
     """
-    world = init_distributed()
+    world = setup_runtime(cfg)
     gpu = on_gpu()
-    if not gpu:
-        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"), ranks_per_machine=world)
     save_dir = Path(save_dir)
     rank0 = dist.get_rank() == 0
     logger = logger or setup_logger(str(save_dir))
@@ -161,16 +168,8 @@ def train(
 
 
 def _eval_hook(cfg: dict, settings: dict, val_set: object, val_loader: DataLoader) -> EvalHook:
-    eval_cfg = dict(cfg.get("eval", {}))
-    eval_cfg.pop("batch_size", None)
-    eval_cfg["scales"] = tuple(eval_cfg.get("scales", (1.0,)))
-    return EvalHook(
-        val_loader,
-        val_set.num_classes,
-        val_set.ignore_index,
-        settings["eval_interval"],
-        {**eval_cfg, "progress": False},
-    )
+    options = {**inference_options(cfg.get("eval")), "progress": False}
+    return EvalHook(val_loader, val_set.num_classes, val_set.ignore_index, settings["eval_interval"], options)
 
 
 def build_hooks(
