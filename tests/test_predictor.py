@@ -138,6 +138,16 @@ def test_a_fixed_size_model_rejects_other_sizes_in_one_line(model_and_weights, i
         predictor.predict([read_image(images / "a.png")])
 
 
+def test_a_fixed_batch_model_gets_full_batches(model_and_weights, images, tmp_path):
+    export_model(CFG, model_and_weights[1], tmp_path, input_shape=[2, 3, -1, -1])
+    predictor = Predictor(tmp_path, batch_size=5)
+    assert predictor.batch_size == 2
+    pixels = [read_image(images / name) for name in ("a.png", "c.png", "a.png")]
+    labels = predictor.predict(pixels)
+    np.testing.assert_array_equal(labels[0], labels[2])
+    assert [x.shape for x in labels] == [(97, 131)] * 3
+
+
 def test_benchmark_reports_latency(export_dir, images, tmp_path, capsys):
     argv = ["--model-dir", export_dir, "--input", images / "a.png", "--save-dir", tmp_path]
     assert infer([*argv, "--benchmark", "--warmup", "1", "--repeats", "3"]) == 0
