@@ -215,6 +215,14 @@ def test_infer_tool_errors_are_one_line(export_dir, images, tmp_path, capsys, se
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.skipif(not paddle.__version__.startswith("2."), reason="only Paddle 2.x cannot read PIR programs")
+def test_paddle_2_refuses_a_paddle_3_program_in_one_line(export_dir, tmp_path):
+    model_dir = broken_copy(export_dir, tmp_path, edit=lambda y: y["files"]["paddle"].update(model="model.json"))
+    (model_dir / "model.json").write_text("{}")
+    with pytest.raises(PaddleFCNError, match="model.json is a Paddle 3 \\(PIR\\) program, which Paddle 2.6"):
+        Predictor(model_dir)
+
+
 def test_missing_input_is_one_line(export_dir, tmp_path, capsys):
     assert infer(["--model-dir", export_dir, "--input", tmp_path / "none.jpg", "--save-dir", tmp_path / "o"]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"error: input not found: {tmp_path / 'none.jpg'}"]

@@ -87,9 +87,16 @@ class PaddleEngine:
     """
 
     def __init__(self, model_file: Path, params_file: Path, options: RuntimeOptions) -> None:
+        import paddle
         from paddle import inference
 
         options.check()
+        if model_file.suffix == ".json" and int(paddle.__version__.split(".")[0]) == 2:
+            # Paddle 2.x would crash reading it as a protobuf program.
+            raise PaddleFCNError(
+                f"{model_file} is a Paddle 3 (PIR) program, which Paddle {paddle.__version__} cannot load; "
+                "export with this Paddle, or use the onnx backend"
+            )
         self.options = options
         self._trt_dir: Optional[tempfile.TemporaryDirectory] = None
         if options.use_trt and model_file.suffix == ".json":
