@@ -1,3 +1,4 @@
+import os
 import textwrap
 
 import pytest
@@ -136,6 +137,9 @@ def test_dump_round_trips(tree, tmp_path):
     dump_config(cfg, out)
     assert load_config(out) == cfg
     assert [p.name for p in out.parent.iterdir()] == ["config.yml"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask, "written like any new file, not private"
 
 
 def test_merge_does_not_modify_inputs():

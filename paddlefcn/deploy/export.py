@@ -35,7 +35,6 @@ from paddlefcn.deploy.onnx_export import convert_to_onnx, require_onnx_packages
 from paddlefcn.deploy.parity import require_parity
 from paddlefcn.engine.weights import load_trained_model
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.models.segmentor import OUTPUT_STRIDE
 from paddlefcn.utils.env import on_gpu
 
 DYNAMIC_SHAPE = [-1, 3, -1, -1]
@@ -48,10 +47,6 @@ PADDLE_MODEL_SUFFIXES = (".json", ".pdmodel")  # Paddle 3.x (PIR) writes .json, 
 class InferenceModel(nn.Layer):
     """The segmentor followed by the output op, as one graph to export.
 
-    The input is zero-padded to a multiple of the output stride here, by concatenation, so the segmentor's
-    own ``F.pad`` pads nothing: paddle2onnx 2.1 converts Paddle 3's ``pad3d`` without its pad value (the
-    ONNX ``Pad`` gets an uninitialised constant), which would corrupt every input that is not a multiple of 32.
-
     Args:
         model: Returns logits ``[N, C, H, W]`` for any input size.
         output_op: ``argmax`` (int32 labels ``[N, H, W]``), ``softmax`` or ``none`` (scores ``[N, C, H, W]``).
@@ -63,13 +58,7 @@ class InferenceModel(nn.Layer):
         self.output_op = check_output_op(output_op)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        shape = paddle.shape(x)
-        batch, channels, height, width = shape[0], shape[1], shape[2], shape[3]
-        pad_h = (OUTPUT_STRIDE - height % OUTPUT_STRIDE) % OUTPUT_STRIDE
-        pad_w = (OUTPUT_STRIDE - width % OUTPUT_STRIDE) % OUTPUT_STRIDE
-        x = paddle.concat([x, paddle.zeros(paddle.stack([batch, channels, pad_h, width]), x.dtype)], axis=2)
-        x = paddle.concat([x, paddle.zeros(paddle.stack([batch, channels, height + pad_h, pad_w]), x.dtype)], axis=3)
-        logits = self.model(x)[:, :, :height, :width]
+        logits = self.model(x)
         if self.output_op == "argmax":
             return paddle.argmax(logits, axis=1).astype("int32")
         if self.output_op == "softmax":

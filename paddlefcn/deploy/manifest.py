@@ -90,7 +90,6 @@ def write_deploy_config(model_dir: str | os.PathLike, deploy: DeployConfig) -> P
     path = Path(model_dir) / DEPLOY_FILE
     header = "# Written by paddlefcn export; read by paddlefcn.deploy.Predictor. File names are relative to here.\n"
     atomic_write_text(path, header + dump_yaml(asdict(deploy)))
-    os.chmod(path, 0o644)  # readable like the model files next to it (temporary files start private)
     return path
 
 

@@ -55,7 +55,8 @@ def evaluate(
                 if bar is not None:
                     bar.step()
     finally:
-        model.train(flags[0][1])
+        if flags[0][1]:
+            model.train()
         for layer, training in flags:
             layer.training = training
         if bar is not None:

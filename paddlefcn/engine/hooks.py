@@ -263,7 +263,8 @@ class VisualDLHook(Hook):
                 pred = logits.argmax(axis=1)[0].numpy()
                 pred = cv2.resize(pred.astype(np.uint8), raw.shape[1::-1], interpolation=cv2.INTER_NEAREST)
                 panels.append(np.concatenate([raw, colorize(label, self.palette), colorize(pred, self.palette)], 1))
-        model.train(was_training)
+        if was_training:
+            model.train()
         return panels
 
     def after_train(self, trainer: Trainer) -> None:

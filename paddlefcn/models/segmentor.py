@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import paddle
-import paddle.nn.functional as F
 from paddle import nn
 
 from paddlefcn.errors import PaddleFCNError
@@ -32,13 +31,24 @@ class FCN(nn.Layer):
         self.num_classes = num_classes
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        shape = paddle.shape(x).astype("int32")
-        height, width = shape[2], shape[3]
-        pad_h = (OUTPUT_STRIDE - height % OUTPUT_STRIDE) % OUTPUT_STRIDE
-        pad_w = (OUTPUT_STRIDE - width % OUTPUT_STRIDE) % OUTPUT_STRIDE
-        padded = F.pad(x, paddle.stack([paddle.zeros_like(pad_w), pad_w, paddle.zeros_like(pad_h), pad_h]))
-        logits = self.head(self.backbone(padded))
+        height, width = paddle.shape(x)[2], paddle.shape(x)[3]
+        logits = self.head(self.backbone(pad_to_stride(x)))
         return logits[:, :, :height, :width]
+
+
+def pad_to_stride(x: paddle.Tensor) -> paddle.Tensor:
+    """Zero-pads ``[N, C, H, W]`` at the bottom and right to multiples of ``OUTPUT_STRIDE``.
+
+    The padding is built by concatenation, with shapes computed in the graph so exported models keep
+    dynamic sizes; ``F.pad`` is avoided because paddle2onnx 2.1 converts Paddle 3's ``pad3d`` without
+    its pad value, which would corrupt every exported ONNX model's border.
+    """
+    shape = paddle.shape(x)
+    batch, channels, height, width = shape[0], shape[1], shape[2], shape[3]
+    pad_h = (OUTPUT_STRIDE - height % OUTPUT_STRIDE) % OUTPUT_STRIDE
+    pad_w = (OUTPUT_STRIDE - width % OUTPUT_STRIDE) % OUTPUT_STRIDE
+    x = paddle.concat([x, paddle.zeros(paddle.stack([batch, channels, pad_h, width]), x.dtype)], axis=2)
+    return paddle.concat([x, paddle.zeros(paddle.stack([batch, channels, height + pad_h, pad_w]), x.dtype)], axis=3)
 
 
 def build_model(model_cfg: dict) -> FCN:
