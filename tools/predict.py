@@ -12,31 +12,12 @@ from pathlib import Path
 
 from paddlefcn.cli import base_parser, load_tool_config, run_tool
 from paddlefcn.config import require
-from paddlefcn.data import build_transforms, dataset_meta, read_image
+from paddlefcn.data import build_transforms, dataset_meta, list_images, read_image
 from paddlefcn.engine.inference import add_inference_arguments, inference_options, predict_mask
 from paddlefcn.engine.runner import setup_runtime
 from paddlefcn.engine.weights import load_trained_model
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.visualize import overlay, save_image, save_mask_png
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-
-
-def list_images(path: str) -> list[Path]:
-    """``path`` itself if it is a file, else the images directly inside the directory, sorted."""
-    target = Path(path)
-    if target.is_file():
-        return [target]
-    if not target.is_dir():
-        raise PaddleFCNError(f"input not found: {target}")
-    images = sorted(p for p in target.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not images:
-        raise PaddleFCNError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {target}")
-    stems = [p.stem for p in images]
-    clash = next((s for s in stems if stems.count(s) > 1), None)
-    if clash is not None:
-        raise PaddleFCNError(f"{target}: several images are named '{clash}.*'; their outputs would overwrite")
-    return images
 
 
 def main(args: argparse.Namespace) -> int:

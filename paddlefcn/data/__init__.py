@@ -1,7 +1,7 @@
 """Data: datasets (VOC, VOCAug, FileList, SyntheticShapes), joint transforms, readers and loaders."""
 
 from paddlefcn.data import datasets
-from paddlefcn.data.io import DataError, read_image, read_label, voc_palette, write_label
+from paddlefcn.data.io import DataError, list_images, read_image, read_label, voc_palette, write_label
 from paddlefcn.data.loader import SeededBatchSampler, build_dataloader, build_dataset
 from paddlefcn.data.meta import DatasetMeta, dataset_meta
 from paddlefcn.data.transforms import Compose, build_transforms
@@ -16,6 +16,7 @@ __all__ = [
     "build_transforms",
     "dataset_meta",
     "datasets",
+    "list_images",
     "read_image",
     "read_label",
     "voc_palette",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Optional, Sequence
 
 import cv2
@@ -168,3 +169,23 @@ def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 95) -
         raise PaddleFCNError(f"{path}: cannot encode image")
     with atomic_path(path) as tmp:
         encoded.tofile(tmp)
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def list_images(source: str | os.PathLike) -> list[Path]:
+    """``source`` itself if it is a file, else the images directly inside the directory, sorted by name."""
+    path = Path(os.path.expanduser(str(source)))
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise PaddleFCNError(f"input not found: {path}")
+    images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise PaddleFCNError(f"{path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    stems = [p.stem for p in images]
+    duplicate = next((s for s in stems if stems.count(s) > 1), None)
+    if duplicate is not None:
+        raise PaddleFCNError(f"{path}: several images are named '{duplicate}.*'; their outputs would collide")
+    return images
