@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -212,7 +214,19 @@ def test_render_shapes_is_deterministic_per_seed():
     np.testing.assert_array_equal(label_a, label_b)
     assert not np.array_equal(image_a, image_c) and not np.array_equal(label_a, label_c)
     assert image_a.shape == (64, 64, 3) and image_a.dtype == np.uint8
-    assert label_a.max() < len(CLASS_NAMES) and (label_a > 0).any()
+    shapes = (label_a > 0) & (label_a < len(CLASS_NAMES))
+    assert set(np.unique(label_a)) <= set(range(len(CLASS_NAMES))) | {255} and shapes.any()
+
+
+def test_render_shapes_marks_only_mixed_edge_pixels_void():
+    image, label = render_shapes(np.random.default_rng(11), 96)
+    void = label == 255
+    assert 0 < void.mean() < 0.1
+    neighbours_differ = np.zeros_like(void)  # a void pixel sits on an outline: its 4-neighbours disagree
+    padded = np.pad(label, 1, mode="edge")
+    for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        neighbours_differ |= padded[dy : dy + 96, dx : dx + 96] != label
+    assert neighbours_differ[void].all()
 
 
 def _synthetic(root, **kwargs):
@@ -271,3 +285,18 @@ def test_shipped_data_configs_agree_with_the_model(name):
         assert dataset_meta(cfg["data"][split]).num_classes == cfg["model"]["num_classes"]
         paddlefcn.data.build_transforms(cfg["data"][split]["transforms"])
     assert cfg["data"]["val"]["transforms"] == [{"type": "Normalize"}]
+
+
+def test_synthetic_generation_is_safe_when_processes_start_together(tmp_path):
+    code = (
+        "import sys; from paddlefcn.data.datasets import SyntheticShapes; "
+        "SyntheticShapes(sys.argv[1], num_images=6, size=32, seed=3)"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "shared")]) for _ in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    shared = _arrays(SyntheticShapes(tmp_path / "shared", num_images=6, size=32, seed=3))
+    alone = _arrays(SyntheticShapes(tmp_path / "alone", num_images=6, size=32, seed=3))
+    for (image, label), (image_alone, label_alone) in zip(shared, alone):
+        np.testing.assert_array_equal(image, image_alone)
+        np.testing.assert_array_equal(label, label_alone)
+    assert not list((tmp_path / "shared").rglob("*.tmp"))

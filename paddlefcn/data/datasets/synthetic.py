@@ -1,8 +1,10 @@
 """SyntheticShapes: a procedural segmentation set that needs no download.
 
-Each image shows a few shapes on a textured, low-saturation background. Most classes have their own
-hue (jittered); ``disc`` and ``ring`` share red and differ only by shape. ``ring`` and ``bar`` are thin
-(a few pixels at 96 px), and objects touch and occlude each other, so fine-stride skips matter.
+Each image shows two to four shapes on a textured, low-saturation background. Most classes have their
+own (jittered) hue; ``disc`` and ``ring`` share red and differ only by shape. Rings, bars and cross arms
+are about 10 px wide at 96 px, a third of a stride-32 cell, and half the shapes touch an earlier one, so
+fine-stride skips matter. Pixels only partly covered by a shape (its anti-aliased outline) are labelled
+255 (void), as VOC marks object outlines.
 
 The files are written once in the VOC layout (``JPEGImages``, ``SegmentationClass`` palette PNGs,
 ``ImageSets/Segmentation/<split>.txt``) so training runs the real loading path, and are reused while
@@ -31,7 +33,7 @@ from paddlefcn.registry import DATASETS
 from paddlefcn.utils.io import atomic_write_text
 
 # Bump when the drawing code changes, so stale files on disk are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 5
 
 CLASS_NAMES = ("background", "disc", "ring", "square", "triangle", "bar", "cross")
 PALETTE = (
@@ -44,9 +46,10 @@ PALETTE = (
     (200, 0, 200),
 )
 # OpenCV hue (0-180) of each shape class; disc and ring share red.
-HUES = {1: 0, 2: 0, 3: 60, 4: 118, 5: 28, 6: 150}
-HUE_JITTER = 7
+HUES = {1: 0, 2: 0, 3: 60, 4: 118, 5: 30, 6: 150}
+HUE_JITTER = 6
 SUPERSAMPLE = 4
+VOID = 255
 
 
 def render_shapes(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,14 +68,15 @@ def render_shapes(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.n
     placed: list[tuple[float, float, float]] = []
     for _ in range(int(rng.integers(2, 5))):
         cls = int(rng.integers(1, len(CLASS_NAMES)))
-        radius = float(rng.uniform(13, 24)) * scale
+        radius = float(rng.uniform(16, 27)) * scale
         centre = _place(rng, size, radius, placed)
         placed.append((centre[0], centre[1], radius))
         coverage = _coverage(cls, centre, radius, scale, size, rng)
         colour = _object_colour(rng, cls, size)
         alpha = coverage[:, :, None]
         image = image * (1 - alpha) + colour * alpha
-        label[coverage >= 0.5] = cls
+        label[coverage > 0] = VOID  # mixed (anti-aliased) pixels, as VOC marks outlines void
+        label[coverage == 1] = cls
     image += rng.normal(0, rng.uniform(2, 7), image.shape)
     return np.clip(np.round(image), 0, 255).astype(np.uint8), label
 
@@ -105,8 +109,9 @@ def _coverage(
     if name == "disc":
         inside = x * x + y * y <= radius * radius
     elif name == "ring":
-        thickness = rng.uniform(7.0, 10.0) * scale
-        inside = np.abs(np.sqrt(x * x + y * y) - radius + thickness / 2) <= thickness / 2
+        thickness = rng.uniform(9.0, 12.0) * scale
+        outer = max(radius, 20.0 * scale) * 1.1  # a hole of at least 10 px radius sets rings apart from discs
+        inside = np.abs(np.sqrt(x * x + y * y) - outer + thickness / 2) <= thickness / 2
     elif name == "square":
         half = radius * 0.85
         inside = (np.abs(u) <= half) & (np.abs(v) <= half)
@@ -116,10 +121,10 @@ def _coverage(
             theta = 2 * np.pi * k / 3 + rng.uniform(-0.2, 0.2)
             inside &= u * np.cos(theta) + v * np.sin(theta) <= radius * 0.6
     elif name == "bar":
-        width = rng.uniform(7.0, 10.0) * scale
+        width = rng.uniform(10.0, 13.0) * scale
         inside = (np.abs(u) <= radius * 1.5) & (np.abs(v) <= width / 2)
     else:  # cross
-        arm = rng.uniform(9.0, 13.0) * scale / 2
+        arm = rng.uniform(12.0, 16.0) * scale / 2
         inside = ((np.abs(u) <= radius) & (np.abs(v) <= arm)) | ((np.abs(v) <= radius) & (np.abs(u) <= arm))
     return inside.reshape(size, SUPERSAMPLE, size, SUPERSAMPLE).mean(axis=(1, 3))
 
