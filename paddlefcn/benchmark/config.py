@@ -1,0 +1,40 @@
+"""Turning a training config into a benchmark config: input size, batch size, no pretrained download."""
+
+from __future__ import annotations
+
+import copy
+from typing import Optional, Sequence
+
+from paddlefcn.config import require
+from paddlefcn.data import build_dataset
+
+
+def benchmark_config(cfg: dict, batch_size: Optional[int] = None, size: Optional[Sequence[int]] = None) -> dict:
+    """A copy of ``cfg`` for timing.
+
+    The backbone starts from random weights (speed does not depend on them, and nothing is downloaded);
+    ``batch_size`` replaces ``train.batch_size``; ``size`` (``[H, W]``) makes every training and val input
+    that size, by a ``Resize`` placed before ``Normalize``.
+    """
+    cfg = copy.deepcopy(cfg)
+    require(cfg, "model.backbone")["pretrained"] = None
+    if batch_size is not None:
+        cfg.setdefault("train", {})["batch_size"] = batch_size
+    if size is not None:
+        for split in ("train", "val"):
+            section = require(cfg, f"data.{split}")
+            section["transforms"] = with_resize(section.get("transforms") or [{"type": "Normalize"}], size)
+    return cfg
+
+
+def with_resize(transforms: list[dict], size: Sequence[int]) -> list[dict]:
+    """``transforms`` without any ``Resize``, with ``Resize(size)`` before the first ``Normalize`` (or last)."""
+    kept = [t for t in transforms if t.get("type") != "Resize"]
+    at = next((i for i, t in enumerate(kept) if t.get("type") == "Normalize"), len(kept))
+    return [*kept[:at], {"type": "Resize", "size": list(size)}, *kept[at:]]
+
+
+def training_input_size(cfg: dict) -> tuple[int, int]:
+    """``(H, W)`` of the training inputs the real loader gives (from the first sample)."""
+    image = build_dataset(require(cfg, "data.train"))[0][0]
+    return int(image.shape[-2]), int(image.shape[-1])

@@ -1,0 +1,58 @@
+"""Inference latency of one image: the dygraph model vs its export run by Paddle Inference and ONNX Runtime."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import paddle
+from paddle import nn
+
+from paddlefcn.deploy import Latency, Predictor, export_model, measure_latency
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.env import on_gpu
+
+logger = logging.getLogger("paddlefcn.benchmark")
+
+
+def dygraph_latency(model: nn.Layer, batch: np.ndarray, warmup: int, repeats: int) -> Latency:
+    """The eval-mode model plus argmax, from a host array to host labels (as a predictor does)."""
+    model.eval()
+
+    def run() -> np.ndarray:
+        with paddle.no_grad():
+            return model(paddle.to_tensor(batch)).argmax(axis=1).numpy()
+
+    return measure_latency(run, warmup, repeats)
+
+
+def exported_latency(
+    cfg: dict, model: nn.Layer, batch: np.ndarray, work_dir: Path, warmup: int, repeats: int
+) -> tuple[dict[str, Optional[Latency]], dict[str, str]]:
+    """Exports ``model`` (argmax output, dynamic shape) and times each available backend on ``batch``.
+
+    Returns:
+        ``({"paddle_inference": ..., "onnxruntime": ...}, {backend: why it is None})``.
+    """
+    weights = work_dir / "weights.pdparams"
+    paddle.save(model.state_dict(), str(weights))
+    export_dir = work_dir / "export"
+    missing: dict[str, str] = {}
+    try:
+        export_model(cfg, weights, export_dir, output_op="argmax", fmt="onnx")
+    except PaddleFCNError as err:
+        missing["onnxruntime"] = str(err)
+        logger.warning("ONNX export failed, timing Paddle Inference only: %s", err)
+        export_model(cfg, weights, export_dir, output_op="argmax", fmt="paddle")
+    device = "gpu" if on_gpu() else "cpu"
+    timings: dict[str, Optional[Latency]] = {}
+    for name, backend in (("paddle_inference", "paddle"), ("onnxruntime", "onnx")):
+        if name in missing:
+            timings[name] = None
+            continue
+        predictor = Predictor(export_dir, device=device, backend=backend)
+        timings[name] = measure_latency(lambda p=predictor: p.run(batch), warmup, repeats)
+        logger.info("%s: %s", predictor.describe(), timings[name])
+    return timings, missing

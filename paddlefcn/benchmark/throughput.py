@@ -1,0 +1,122 @@
+"""Images per second: raw forward+backward on fixed tensors, the real training loop, and validation."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from typing import Iterable, Iterator
+
+import numpy as np
+import paddle
+
+from paddlefcn.config import require
+from paddlefcn.engine.evaluator import evaluate
+from paddlefcn.engine.hooks import Hook
+from paddlefcn.engine.inference import inference_options
+from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer
+from paddlefcn.engine.runner import build_val_loader, seed_everything, train, train_settings
+from paddlefcn.models import build_model
+from paddlefcn.models.losses import build_loss
+from paddlefcn.utils.env import on_gpu
+
+
+def synchronize() -> None:
+    """Waits for queued device work (GPU kernels run asynchronously; CPU work is already done)."""
+    if on_gpu():
+        paddle.device.synchronize()
+
+
+def raw_train_ips(cfg: dict, size: tuple[int, int], iters: int, warmup: int) -> tuple[float, float]:
+    """Forward, loss, backward and optimizer step on one fixed in-memory batch: the compute-bound ceiling.
+
+    Returns:
+        Images per second of wall time and of this process's CPU time (the latter is robust to load from other
+        processes on a shared CPU).
+    """
+    seed_everything(0)
+    batch = train_settings(cfg)["batch_size"]
+    num_classes = require(cfg, "model.num_classes")
+    model = build_model(require(cfg, "model"))
+    model.train()
+    lr = build_lr_scheduler(require(cfg, "lr"), warmup + iters)
+    optimizer = build_optimizer(model, cfg.get("optimizer", {}), lr)
+    loss_fn = build_loss(cfg.get("loss"), 255)
+    rng = np.random.default_rng(0)
+    images = paddle.to_tensor(rng.standard_normal((batch, 3, *size)).astype("float32"))
+    labels = paddle.to_tensor(rng.integers(0, num_classes, (batch, *size)).astype("int64"))
+
+    def step() -> None:
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+        lr.step()
+
+    for _ in range(warmup):
+        step()
+    synchronize()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for _ in range(iters):
+        step()
+    synchronize()
+    return batch * iters / (time.perf_counter() - start), batch * iters / (time.process_time() - cpu_start)
+
+
+class IterationClock(Hook):
+    """Timestamps (wall and process CPU time) the end of every iteration, after the built-in hooks ran."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.cpu_times: list[float] = []
+
+    def after_step(self, trainer: object) -> None:
+        synchronize()
+        self.times.append(time.perf_counter())
+        self.cpu_times.append(time.process_time())
+
+
+def train_loop_ips(cfg: dict, save_dir: str | os.PathLike, iters: int, warmup: int) -> tuple[float, float]:
+    """``train()`` with its real loader, hooks and logging, timed over ``iters`` iterations after ``warmup``.
+
+    Periodic evaluation and checkpoints happen only after the last timed iteration (validation speed is
+    measured on its own); the run writes its usual files to ``save_dir``. Returns images per second of wall
+    time and of process CPU time (loader workers, if any, are not in the latter).
+    """
+    total = warmup + iters + 1
+    cfg = {**cfg, "train": {**cfg.get("train", {}), "iters": total, "eval_interval": total, "save_interval": total}}
+    clock = IterationClock()
+    train(cfg, save_dir, seed=0, extra_hooks=[clock])
+    # times[i] is the end of iteration i + 1; iteration ``total`` also evaluates and saves, so it is left out.
+    images = train_settings(cfg)["batch_size"] * iters
+    wall = clock.times[total - 2] - clock.times[warmup - 1]
+    return images / wall, images / (clock.cpu_times[total - 2] - clock.cpu_times[warmup - 1])
+
+
+def val_ips(cfg: dict, batches: int, warmup: int = 2) -> float:
+    """``evaluate()`` over the first ``batches`` batches of the val loader (after ``warmup`` untimed ones)."""
+    eval_cfg = cfg.get("eval") or {}
+    num_workers = int(require(cfg, "data").get("num_workers", 0))
+    dataset, loader = build_val_loader(require(cfg, "data.val"), eval_cfg.get("batch_size", 1), num_workers)
+    model = build_model(require(cfg, "model"))
+    options = {**inference_options(eval_cfg), "progress": False}
+    evaluate(model, itertools.islice(loader, warmup), dataset.num_classes, dataset.ignore_index, **options)
+    counted = _Counting(itertools.islice(loader, batches))
+    synchronize()
+    start = time.perf_counter()
+    evaluate(model, counted, dataset.num_classes, dataset.ignore_index, **options)
+    synchronize()
+    return counted.images / (time.perf_counter() - start)
+
+
+class _Counting:
+    """Passes batches through and counts their images."""
+
+    def __init__(self, batches: Iterable) -> None:
+        self.batches = batches
+        self.images = 0
+
+    def __iter__(self) -> Iterator:
+        for batch in self.batches:
+            self.images += int(batch[0].shape[0])
+            yield batch

@@ -1,0 +1,81 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from paddlefcn.benchmark.config import benchmark_config, with_resize
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "configs" / "ablation" / "smoke" / "fcn8s.yml"
+
+
+def benchmark_cli(*args, cwd):
+    return subprocess.run(
+        [sys.executable, str(REPO / "tools" / "benchmark.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_tiny_benchmark_writes_every_field(tmp_path):
+    root = tmp_path / "data"
+    out = tmp_path / "bench.json"
+    done = benchmark_cli(
+        "-c",
+        str(SMOKE),
+        "-o",
+        f"data.train.root={root}",
+        f"data.val.root={root}",
+        "--batch-size",
+        "2",
+        "--size",
+        "64",
+        "96",
+        "--iters",
+        "2",
+        "--warmup",
+        "1",
+        "--val-batches",
+        "2",
+        "--latency-runs",
+        "2",
+        "--json",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["batch_size"] == 2 and result["input_size"] == [64, 96]
+    assert all(v > 0 for v in result["cpu_time_ips"].values())
+    for key in ("raw_train_ips", "train_loop_ips", "val_ips", "peak_memory_mb"):
+        assert isinstance(result[key], float) and result[key] > 0, key
+    assert set(result["latency_ms"]) == {"dygraph", "paddle_inference", "onnxruntime"}
+    for name, value in result["latency_ms"].items():
+        assert isinstance(value, float) and value > 0, (name, result["unavailable"])
+    assert "training loop" in done.stdout and "latency ONNX Runtime" in done.stdout
+
+
+def test_bad_size_is_one_line_error(tmp_path):
+    done = benchmark_cli("-c", str(SMOKE), "--size", "16", "16", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: --size needs H W of at least 32")
+
+
+def test_benchmark_config_sets_size_batch_and_random_init():
+    cfg = {
+        "model": {"backbone": {"type": "ResNet34", "pretrained": "imagenet"}},
+        "train": {"batch_size": 8},
+        "data": {
+            "train": {"transforms": [{"type": "RandomHorizontalFlip"}, {"type": "Normalize"}]},
+            "val": {"transforms": [{"type": "Resize", "size": 32}, {"type": "Normalize"}]},
+        },
+    }
+    out = benchmark_config(cfg, batch_size=4, size=[64, 96])
+    assert out["model"]["backbone"]["pretrained"] is None and out["train"]["batch_size"] == 4
+    resize = {"type": "Resize", "size": [64, 96]}
+    assert out["data"]["train"]["transforms"] == [{"type": "RandomHorizontalFlip"}, resize, {"type": "Normalize"}]
+    assert out["data"]["val"]["transforms"] == [resize, {"type": "Normalize"}]
+    assert cfg["model"]["backbone"]["pretrained"] == "imagenet"
+    assert with_resize([], [64, 64]) == [{"type": "Resize", "size": [64, 64]}]
