@@ -17,7 +17,7 @@ from paddlefcn.engine.inference import add_inference_arguments, inference_option
 from paddlefcn.engine.runner import setup_runtime
 from paddlefcn.engine.weights import load_trained_model
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.visualize import overlay, save_image, save_mask_png
+from paddlefcn.utils.visualize import save_prediction
 
 
 def main(args: argparse.Namespace) -> int:
@@ -35,9 +35,7 @@ def main(args: argparse.Namespace) -> int:
     for path in images:
         image = read_image(path)
         mask = predict_mask(model, image, transforms, **options)
-        save_mask_png(save_dir / f"{path.stem}.png", mask, meta.palette, meta.ignore_index)
-        blend = overlay(image, mask, meta.palette, args.alpha, meta.ignore_index)
-        save_image(save_dir / f"{path.stem}_overlay.jpg", blend)
+        save_prediction(save_dir, path.stem, image, mask, meta.palette, args.alpha, meta.ignore_index)
     print(f"wrote {len(images)} masks and overlays to {save_dir}")
     return 0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from paddlefcn.data.io import read_image
 from paddlefcn.deploy.predictor import Predictor
-from paddlefcn.utils.visualize import overlay, save_image, save_mask_png
+from paddlefcn.utils.visualize import save_prediction
 
 
 def predict_files(predictor: Predictor, images: list[Path], save_dir: str | os.PathLike) -> list[Path]:
@@ -19,14 +19,10 @@ def predict_files(predictor: Predictor, images: list[Path], save_dir: str | os.P
     Returns:
         The mask files written, in input order.
     """
-    root = Path(save_dir)
     written = []
     for start in range(0, len(images), predictor.batch_size):
         paths = images[start : start + predictor.batch_size]
         pixels = [read_image(p) for p in paths]
         for path, rgb, labels in zip(paths, pixels, predictor.predict(pixels)):
-            mask_file = root / f"{path.stem}.png"
-            save_mask_png(mask_file, labels, predictor.palette)
-            save_image(root / f"{path.stem}_overlay.jpg", overlay(rgb, labels, predictor.palette))
-            written.append(mask_file)
+            written.append(save_prediction(save_dir, path.stem, rgb, labels, predictor.palette))
     return written

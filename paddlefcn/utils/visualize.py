@@ -108,3 +108,24 @@ def _as_indices(mask: np.ndarray) -> np.ndarray:
     if mask.size and (mask.min() < 0 or mask.max() > 255):
         raise ValueError(f"mask values must be in [0, 255], got [{mask.min()}, {mask.max()}]")
     return mask.astype(np.uint8)
+
+
+def save_prediction(
+    save_dir: str | os.PathLike,
+    stem: str,
+    image_rgb: np.ndarray,
+    mask: np.ndarray,
+    palette: Palette,
+    alpha: float = 0.5,
+    ignore_index: int = 255,
+) -> Path:
+    """Writes ``<stem>.png`` (palette mask) and ``<stem>_overlay.jpg`` (blend) into ``save_dir``.
+
+    Returns:
+        The mask file.
+    """
+    mask_file = Path(save_dir) / f"{stem}.png"
+    save_mask_png(mask_file, mask, palette, ignore_index)
+    blend = overlay(image_rgb, mask, palette, alpha, ignore_index)
+    save_image(Path(save_dir) / f"{stem}_overlay.jpg", blend)
+    return mask_file
