@@ -13,6 +13,7 @@ from typing import Sequence, Union
 import numpy as np
 from PIL import Image
 
+from paddlefcn.data.io import voc_palette
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.io import atomic_path
 
@@ -21,18 +22,8 @@ IGNORE_COLOR = (255, 255, 255)
 
 
 def default_palette(num_colors: int = 256) -> np.ndarray:
-    """The PASCAL VOC palette: the bits of each index spread over R, G and B.
-
-    Returns:
-        ``[num_colors, 3]`` uint8 colours; entry 0 is black, 1 dark red, 2 dark green, ...
-    """
-    index = np.arange(num_colors)
-    palette = np.zeros((num_colors, 3), dtype=np.int64)
-    for shift in range(8):
-        for channel in range(3):
-            bit = (index >> (channel + 3 * shift)) & 1
-            palette[:, channel] |= bit << (7 - shift)
-    return palette.astype(np.uint8)
+    """The PASCAL VOC palette (``paddlefcn.data.io.voc_palette``) as ``[num_colors, 3]`` uint8 colours."""
+    return np.asarray(voc_palette(num_colors), dtype=np.uint8)
 
 
 def color_table(palette: Palette, ignore_index: int = 255) -> np.ndarray:
