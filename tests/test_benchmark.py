@@ -33,6 +33,9 @@ def test_tiny_benchmark_writes_every_field(tmp_path):
         "--size",
         "64",
         "96",
+        "--latency-size",
+        "32",
+        "64",
         "--iters",
         "2",
         "--warmup",
@@ -48,6 +51,7 @@ def test_tiny_benchmark_writes_every_field(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["batch_size"] == 2 and result["input_size"] == [64, 96]
+    assert result["latency_input_size"] == [32, 64]
     assert all(v > 0 for v in result["cpu_time_ips"].values())
     for key in ("raw_train_ips", "train_loop_ips", "val_ips", "peak_memory_mb"):
         assert isinstance(result[key], float) and result[key] > 0, key
@@ -55,12 +59,14 @@ def test_tiny_benchmark_writes_every_field(tmp_path):
     for name, value in result["latency_ms"].items():
         assert isinstance(value, float) and value > 0, (name, result["unavailable"])
     assert "training loop" in done.stdout and "latency ONNX Runtime" in done.stdout
+    assert "32x64, batch 1" in done.stdout
 
 
 def test_bad_size_is_one_line_error(tmp_path):
-    done = benchmark_cli("-c", str(SMOKE), "--size", "16", "16", cwd=tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("error: --size needs H W of at least 32")
+    for flag in ("--size", "--latency-size"):
+        done = benchmark_cli("-c", str(SMOKE), flag, "16", "16", cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines()[-1].startswith(f"error: {flag} needs H W of at least 32")
 
 
 def test_benchmark_config_sets_size_batch_and_random_init():

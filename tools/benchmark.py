@@ -1,6 +1,7 @@
 """Measure training, validation and inference speed and peak memory of a config on this device.
 
-python tools/benchmark.py -c configs/quickstart.yml [--batch-size B] [--size H W] [--iters N] [--json OUT]
+python tools/benchmark.py -c configs/quickstart.yml [--batch-size B] [--size H W] [--latency-size H W]
+    [--iters N] [--json OUT]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ def main(args: argparse.Namespace) -> int:
     options = BenchmarkOptions(
         batch_size=args.batch_size,
         size=args.size,
+        latency_size=args.latency_size,
         iters=args.iters,
         warmup=args.warmup,
         val_batches=args.val_batches,
@@ -34,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = base_parser("Benchmark training, validation and exported inference of a config on this device.")
     parser.add_argument("--batch-size", type=int, help="training batch size (default: train.batch_size)")
     parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="input size (default: the loader's)")
+    parser.add_argument(
+        "--latency-size", type=int, nargs=2, metavar=("H", "W"), help="latency input size (default: --size)"
+    )
     parser.add_argument("--iters", type=int, default=20, help="timed training iterations (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed iterations / runs first (default 3)")
     parser.add_argument("--val-batches", type=int, default=50, help="timed val batches (default 50)")

@@ -25,6 +25,7 @@ def format_table(result: dict) -> str:
         ("training loop", f"{result['train_loop_ips']:.2f} img/s ({ratio:.2f}x raw)"),
         ("loop vs raw, CPU time", f"{result['cpu_time_ips']['train_loop_vs_raw']:.2f}x"),
         ("validation", f"{result['val_ips']:.2f} img/s"),
+        ("latency input", "{}x{}, batch 1".format(*result["latency_input_size"])),
         ("latency dygraph", _ms(latency["dygraph"])),
         ("latency Paddle Inference", _ms(latency["paddle_inference"])),
         (

@@ -31,6 +31,8 @@ class BenchmarkOptions:
     Attributes:
         batch_size: Training batch; default ``train.batch_size``.
         size: ``[H, W]`` of every input; default the size of the training loader's samples.
+        latency_size: ``[H, W]`` of the single image timed for latency; default ``size``. Deployment
+            latency depends on the input size (see ``docs/performance.md``), so time it at the size you serve.
         iters: Timed training iterations (raw and loop each).
         warmup: Untimed iterations before them (and runs before each latency measurement).
         val_batches: Timed val batches.
@@ -39,6 +41,7 @@ class BenchmarkOptions:
 
     batch_size: Optional[int] = None
     size: Optional[Sequence[int]] = None
+    latency_size: Optional[Sequence[int]] = None
     iters: int = 20
     warmup: int = 3
     val_batches: int = 50
@@ -50,8 +53,9 @@ class BenchmarkOptions:
             value = getattr(self, name)
             if not isinstance(value, int) or value < low:
                 raise PaddleFCNError(f"benchmark {name} must be an integer >= {low}, got {value!r}")
-        if self.size is not None and (len(self.size) != 2 or min(self.size) < 32):
-            raise PaddleFCNError(f"--size needs H W of at least 32 each, got {list(self.size)}")
+        for flag, value in (("--size", self.size), ("--latency-size", self.latency_size)):
+            if value is not None and (len(value) != 2 or min(value) < 32):
+                raise PaddleFCNError(f"{flag} needs H W of at least 32 each, got {list(value)}")
         if self.batch_size is not None and self.batch_size < 1:
             raise PaddleFCNError(f"--batch-size must be positive, got {self.batch_size}")
 
@@ -94,7 +98,8 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
         val = val_ips(cfg, options.val_batches)
         seed_everything(0)
         model = build_model(require(cfg, "model"))
-        image = np.random.default_rng(0).standard_normal((1, 3, *size)).astype("float32")
+        latency_size = tuple(options.latency_size) if options.latency_size is not None else size
+        image = np.random.default_rng(0).standard_normal((1, 3, *latency_size)).astype("float32")
         dygraph = dygraph_latency(model, image, options.warmup, options.latency_runs)
         exported, unavailable = exported_latency(cfg, model, image, root, options.warmup, options.latency_runs)
     latencies = {"dygraph": dygraph, **exported}
@@ -107,6 +112,7 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
         "paddle_version": paddle.__version__,
         "batch_size": train_settings(cfg)["batch_size"],
         "input_size": list(size),
+        "latency_input_size": list(latency_size),
         "options": asdict(options),
         "raw_train_ips": raw,
         "raw_train_ips_runs": [r[0] for r in raw_runs],
