@@ -98,7 +98,8 @@ def test_tool_exit_codes(tmp_path):
     assert "train: SyntheticShapes, 3 samples" in done.stdout and "data OK" in done.stdout
     assert "background" in done.stdout and "(ignore)" in done.stdout
 
-    (tmp_path / "syn" / "JPEGImages" / "val_00001.jpg").unlink()
+    [image] = (tmp_path / "syn").glob("val-*/JPEGImages/val_00001.jpg")
+    image.unlink()
     bad = _run_tool(tmp_path / "ok.yml")
     assert bad.returncode == 2
     assert "val_00001.jpg: image file not found" in bad.stdout and "data has problems in: val" in bad.stdout

@@ -34,7 +34,7 @@ def test_a_trained_checkpoint_exports_and_predicts_like_dygraph(tmp_path, tiny_c
     model = load_trained_model(cfg["model"], weights)
     transforms = build_transforms(cfg["data"]["val"]["transforms"])
     predictor = Predictor(tmp_path / "deploy", batch_size=2)
-    images = [read_image(p) for p in sorted((tmp_path / "synthetic" / "JPEGImages").glob("*.jpg"))[:3]]
+    images = [read_image(p) for p in sorted((tmp_path / "synthetic").glob("val-*/JPEGImages/*.jpg"))[:3]]
     assert images, "training wrote the synthetic images"
     for image, labels in zip(images, predictor.predict(images)):
         assert labels.shape == image.shape[:2]

@@ -241,7 +241,8 @@ def _arrays(dataset):
 def test_synthetic_writes_voc_layout_and_is_deterministic(tmp_path):
     first = _synthetic(tmp_path / "a", seed=7)
     assert len(first) == 4 and first.num_classes == len(CLASS_NAMES)
-    as_voc = VOC(tmp_path / "a", split="train")  # the real VOC loader reads the same files
+    assert Path(first.root).parent == tmp_path / "a"
+    as_voc = VOC(first.root, split="train")  # the real VOC loader reads the same files
     for (image, label), (voc_image, voc_label) in zip(_arrays(first), _arrays(as_voc)):
         np.testing.assert_array_equal(image, voc_image)
         np.testing.assert_array_equal(label, voc_label)
@@ -258,16 +259,25 @@ def test_synthetic_writes_voc_layout_and_is_deterministic(tmp_path):
     assert len(classes) >= 5
 
 
-def test_synthetic_reuses_matching_files_and_regenerates_changed_ones(tmp_path):
-    _synthetic(tmp_path, seed=1)
-    record = tmp_path / "synthetic_train.json"
-    assert json.loads(record.read_text())["seed"] == 1
-    stamp = os.stat(tmp_path / "JPEGImages" / "train_00000.jpg").st_mtime_ns
-    _synthetic(tmp_path, seed=1)
-    assert os.stat(tmp_path / "JPEGImages" / "train_00000.jpg").st_mtime_ns == stamp
-    regenerated = _synthetic(tmp_path, seed=2, num_images=3)
-    assert len(regenerated) == 3 and json.loads(record.read_text())["seed"] == 2
-    np.testing.assert_array_equal(regenerated.load(0)[1], _synthetic(tmp_path / "fresh", seed=2).load(0)[1])
+def test_synthetic_reuses_matching_files_and_keeps_other_parameter_sets(tmp_path):
+    first = _synthetic(tmp_path, seed=1)
+    assert json.loads((Path(first.root) / "synthetic.json").read_text())["seed"] == 1
+    stamp = os.stat(first.image_path(0)).st_mtime_ns
+    assert _synthetic(tmp_path, seed=1).root == first.root
+    assert os.stat(first.image_path(0)).st_mtime_ns == stamp
+    before = _arrays(first)
+    # Another parameter set in the same root gets its own tree; the first one's files are left as they were,
+    # so a run still reading them (e.g. another process) is not fed the new images.
+    other = _synthetic(tmp_path, seed=2, num_images=3)
+    assert len(other) == 3 and other.root != first.root
+    assert os.stat(first.image_path(0)).st_mtime_ns == stamp
+    for (image, label), (image_before, label_before) in zip(_arrays(first), before):
+        np.testing.assert_array_equal(image, image_before)
+        np.testing.assert_array_equal(label, label_before)
+    np.testing.assert_array_equal(other.load(0)[1], _synthetic(tmp_path / "fresh", seed=2).load(0)[1])
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == sorted(
+        ["fresh", Path(first.root).name, Path(other.root).name]
+    )
 
 
 def test_synthetic_rejects_bad_parameters(tmp_path):
@@ -294,9 +304,11 @@ def test_synthetic_generation_is_safe_when_processes_start_together(tmp_path):
     )
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "shared")]) for _ in range(3)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
-    shared = _arrays(SyntheticShapes(tmp_path / "shared", num_images=6, size=32, seed=3))
+    shared_set = SyntheticShapes(tmp_path / "shared", num_images=6, size=32, seed=3)
+    shared = _arrays(shared_set)
     alone = _arrays(SyntheticShapes(tmp_path / "alone", num_images=6, size=32, seed=3))
     for (image, label), (image_alone, label_alone) in zip(shared, alone):
         np.testing.assert_array_equal(image, image_alone)
         np.testing.assert_array_equal(label, label_alone)
     assert not list((tmp_path / "shared").rglob("*.tmp"))
+    assert [p.name for p in (tmp_path / "shared").iterdir() if p.is_dir()] == [Path(shared_set.root).name]

@@ -7,14 +7,17 @@ fine-stride skips matter. Pixels only partly covered by a shape (its anti-aliase
 255 (void), as VOC marks object outlines.
 
 The files are written once in the VOC layout (``JPEGImages``, ``SegmentationClass`` palette PNGs,
-``ImageSets/Segmentation/<split>.txt``) so training runs the real loading path, and are reused while
-``synthetic_<split>.json`` records the same generation parameters.
+``ImageSets/Segmentation/<split>.txt``) so training runs the real loading path. Each set of generation
+parameters gets its own directory under ``root``, built in a temporary directory and renamed into place
+when complete: a finished directory is never rewritten, so runs with different parameters can share a root.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
@@ -166,10 +169,11 @@ def _split_seed(seed: int, split: str) -> int:
 
 @DATASETS.register()
 class SyntheticShapes(SegDataset):
-    """Procedural shapes written to ``root`` in the VOC layout on first use, reused afterwards.
+    """Procedural shapes written under ``root`` in the VOC layout on first use, reused afterwards.
 
     Args:
-        root: Directory for the files (shared by all splits).
+        root: Parent directory; each split and parameter set gets its own VOC tree in it (``self.root``),
+            e.g. ``train-96px-400img-seed0-v5``.
         split: List name, e.g. ``train`` or ``val``; each split draws different images.
         num_images: Number of images in this split.
         size: Image side in pixels.
@@ -189,14 +193,15 @@ class SyntheticShapes(SegDataset):
         for key, value, low in (("num_images", num_images, 1), ("size", size, 32), ("seed", seed, 0)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise PaddleFCNError(f"SyntheticShapes: {key} must be an integer >= {low}, got {value!r}")
-        root = Path(root)
         params = {"generator": GENERATOR_VERSION, "split": split, "num_images": num_images, "size": size, "seed": seed}
         names = [f"{split}_{i:05d}" for i in range(num_images)]
-        with _exclusive_lock(root / f".synthetic_{split}.lock"):
-            _ensure_split(root, split, params, names)
-        samples = [(str(root / "JPEGImages" / f"{n}.jpg"), str(root / "SegmentationClass" / f"{n}.png")) for n in names]
-        super().__init__(samples, self.describe({}), transforms, str(root / SPLIT_DIR / f"{split}.txt"))
-        self.root = str(root)
+        tree = Path(root) / split_directory_name(params)
+        with _exclusive_lock(Path(root) / f".synthetic_{split}.lock"):
+            if not tree.is_dir():
+                _generate_split(tree, params, names)
+        samples = [(str(tree / "JPEGImages" / f"{n}.jpg"), str(tree / "SegmentationClass" / f"{n}.png")) for n in names]
+        super().__init__(samples, self.describe({}), transforms, str(tree / SPLIT_DIR / f"{split}.txt"))
+        self.root = str(tree)
         self.split = split
 
     @staticmethod
@@ -205,23 +210,31 @@ class SyntheticShapes(SegDataset):
         return make_meta(len(CLASS_NAMES), CLASS_NAMES, PALETTE)
 
 
-def _ensure_split(root: Path, split: str, params: dict, names: list[str]) -> None:
-    """Writes the split's files unless ``synthetic_<split>.json`` already records ``params``."""
-    record = root / f"synthetic_{split}.json"
-    if record.is_file():
+def split_directory_name(params: dict) -> str:
+    """The directory of one split and parameter set, e.g. ``train-96px-400img-seed0-v5``."""
+    return "{split}-{size}px-{num_images}img-seed{seed}-v{generator}".format(**params)
+
+
+def _generate_split(tree: Path, params: dict, names: list[str]) -> None:
+    """Draws the split into a temporary sibling of ``tree`` and renames it to ``tree`` once complete."""
+    tree.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{tree.name}-", dir=tree.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the set is meant to be shared
+    try:
+        base_seed = _split_seed(params["seed"], params["split"])
+        for index, name in enumerate(names):
+            image, label = render_shapes(np.random.default_rng([base_seed, index]), params["size"])
+            write_image(staging / "JPEGImages" / f"{name}.jpg", image)
+            write_label(staging / "SegmentationClass" / f"{name}.png", label, PALETTE)
+        atomic_write_text(staging / SPLIT_DIR / f"{params['split']}.txt", "".join(f"{n}\n" for n in names))
+        atomic_write_text(staging / "synthetic.json", json.dumps(params, indent=2) + "\n")
         try:
-            if json.loads(record.read_text(encoding="utf-8")) == params:
-                return
-        except json.JSONDecodeError:
-            pass
-        record.unlink()
-    base_seed = _split_seed(params["seed"], split)
-    for index, name in enumerate(names):
-        image, label = render_shapes(np.random.default_rng([base_seed, index]), params["size"])
-        write_image(root / "JPEGImages" / f"{name}.jpg", image)
-        write_label(root / "SegmentationClass" / f"{name}.png", label, PALETTE)
-    atomic_write_text(root / SPLIT_DIR / f"{split}.txt", "".join(f"{n}\n" for n in names))
-    atomic_write_text(record, json.dumps(params, indent=2) + "\n")
+            staging.rename(tree)
+        except OSError:
+            if not tree.is_dir():  # else another process without our lock (e.g. on NFS) finished it first
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextmanager
