@@ -183,6 +183,7 @@ def test_deploy_transforms_drop_random_ones_and_apply_export_resize():
                 "transforms": [
                     {"type": "Resize", "size": [100, 100]},
                     {"type": "RandomHorizontalFlip"},
+                    {"type": "ColorJitter", "brightness": 0.2},
                     NORMALIZE,
                 ]
             }

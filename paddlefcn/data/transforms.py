@@ -55,7 +55,14 @@ def build_transforms(cfg_list: Optional[Sequence[dict]]) -> Compose:
 
 
 class _Transform:
-    """Gives transforms a readable ``repr`` built from their attributes."""
+    """Gives transforms a readable ``repr`` built from their attributes.
+
+    Attributes:
+        random: Whether the transform is an augmentation (different on each call); exported models ship
+            only the deterministic ones.
+    """
+
+    random = False
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -118,6 +125,8 @@ class RandomScale(_Transform):
             ``min, min + step, ..., max``.
     """
 
+    random = True
+
     def __init__(self, min: float = 0.5, max: float = 2.0, step: float = 0.0) -> None:
         if not 0 < min <= max or step < 0:
             raise PaddleFCNError(f"RandomScale: need 0 < min <= max and step >= 0, got min={min} max={max} step={step}")
@@ -144,6 +153,8 @@ class RandomPaddingCrop(_Transform):
         ignore_index: Label fill.
         mean: The mean colour in [0, 1] units, used by ``pad_value: mean``.
     """
+
+    random = True
 
     def __init__(
         self,
@@ -188,6 +199,8 @@ class RandomPaddingCrop(_Transform):
 class RandomHorizontalFlip(_Transform):
     """Mirrors left-right with probability ``prob``."""
 
+    random = True
+
     def __init__(self, prob: float = 0.5) -> None:
         self.prob = _check_prob(prob, "RandomHorizontalFlip")
 
@@ -210,6 +223,8 @@ class ColorJitter(_Transform):
         hue: Hue is rotated by up to ``hue`` of a full turn (at most 0.5).
         prob: Probability of jittering an image at all.
     """
+
+    random = True
 
     def __init__(
         self,

@@ -35,6 +35,7 @@ from paddlefcn.deploy.onnx_export import convert_to_onnx, require_onnx_packages
 from paddlefcn.deploy.parity import require_parity
 from paddlefcn.engine.weights import load_trained_model
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.registry import TRANSFORMS
 from paddlefcn.utils.env import on_gpu
 
 DYNAMIC_SHAPE = [-1, 3, -1, -1]
@@ -139,14 +140,14 @@ def check_input_shape(shape: Sequence[int]) -> list[int]:
 
 
 def deploy_transforms(cfg: dict, resize: Optional[Sequence[int]] = None) -> list[dict]:
-    """The preprocessing to ship: the deterministic ``data.val.transforms`` (default: ``Normalize``).
+    """The preprocessing to ship: ``data.val.transforms`` (default: ``Normalize``) without augmentations.
 
     ``resize`` (``[h, w]``, from ``export.resize``) replaces any ``Resize`` of the list, or is put first.
     """
     val_cfg = (cfg.get("data") or {}).get("val") or {}
     listed = copy.deepcopy(val_cfg.get("transforms") if "transforms" in val_cfg else [{"type": "Normalize"}])
     build_transforms(listed)  # raises on a bad entry before anything is written
-    transforms = [t for t in listed or [] if not str(t["type"]).startswith("Random")]
+    transforms = [t for t in listed or [] if not TRANSFORMS.get(t["type"]).random]
     if resize is not None:
         transforms = [t for t in transforms if t.get("type") != "Resize"]
         transforms.insert(0, {"type": "Resize", "size": resize})
