@@ -78,3 +78,24 @@ def test_bad_loader_arguments():
         build_dataloader(Indexed(2), batch_size=0, shuffle=False, drop_last=False)
     with pytest.raises(PaddleFCNError, match="num_workers"):
         build_dataloader(Indexed(2), batch_size=1, shuffle=False, drop_last=False, num_workers=-1)
+
+
+def test_ranks_split_the_seeded_order_evenly():
+    data = Indexed(10)
+
+    def shares(seed, epoch=0, drop_last=False):
+        samplers = [SeededBatchSampler(data, 2, True, drop_last, seed, num_replicas=3, rank=r) for r in range(3)]
+        for sampler in samplers:
+            sampler.set_epoch(epoch)
+        return [[i for batch in sampler for i in batch] for sampler in samplers]
+
+    ranks = shares(seed=4)
+    assert [len(r) for r in ranks] == [4, 4, 4]  # 10 samples padded to 12 by wrapping around
+    seen = [i for r in ranks for i in r]
+    assert sorted(set(seen)) == list(range(10)) and len(seen) - len(set(seen)) == 2
+    whole = list(SeededBatchSampler(data, 10, True, False, seed=4, num_replicas=1, rank=0))[0]
+    assert [share[: len(whole[k::3])] for k, share in enumerate(ranks)] == [whole[k::3] for k in range(3)]
+    assert shares(seed=5) != ranks and shares(seed=4, epoch=1) != ranks
+    assert [len(r) for r in shares(seed=4, drop_last=True)] == [4, 4, 4]
+    with pytest.raises(PaddleFCNError, match=r"rank must be in \[0, 3\), got 3"):
+        SeededBatchSampler(data, 2, True, False, num_replicas=3, rank=3)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 import numpy as np
 import paddle
-from paddle.io import BatchSampler, DataLoader, Dataset, DistributedBatchSampler
+from paddle.io import BatchSampler, DataLoader, Dataset
 
 from paddlefcn.data.transforms import build_transforms
 from paddlefcn.errors import PaddleFCNError
@@ -23,21 +23,40 @@ def build_dataset(dataset_cfg: dict) -> Dataset:
 
 
 class SeededBatchSampler(BatchSampler):
-    """Batches of indices, shuffled by a generator seeded with ``(seed, epoch)``.
+    """Batches of indices, shuffled by a generator seeded with ``(seed, epoch)``, split between ranks.
 
     Each pass over the sampler uses the current epoch and then advances it, so successive epochs differ
-    but a run is reproducible; ``set_epoch`` sets the epoch explicitly (e.g. when resuming).
+    but a run is reproducible; ``set_epoch`` sets the epoch explicitly (e.g. when resuming). With several
+    ranks, every rank draws the same order and takes every ``num_replicas``-th sample of it from its
+    ``rank`` on; the order is first padded by wrapping around, so all ranks get the same number of samples
+    (as ``paddle.io.DistributedBatchSampler`` does, which however shuffles by the epoch alone).
 
     Args:
         dataset: The dataset (only its length is used).
-        batch_size: Samples per batch.
+        batch_size: Samples per batch (per rank).
         shuffle: Whether to shuffle; otherwise indices are in order.
         drop_last: Drop the last incomplete batch.
         seed: Base seed of the shuffling.
+        num_replicas: Number of ranks; default the world size of ``paddle.distributed``.
+        rank: This rank; default the ``paddle.distributed`` rank.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, drop_last: bool, seed: int = 0) -> None:
-        self.num_samples = len(dataset)
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        shuffle: bool,
+        drop_last: bool,
+        seed: int = 0,
+        num_replicas: Optional[int] = None,
+        rank: Optional[int] = None,
+    ) -> None:
+        self.num_replicas = paddle.distributed.get_world_size() if num_replicas is None else num_replicas
+        self.rank = paddle.distributed.get_rank() if rank is None else rank
+        if not 0 <= self.rank < self.num_replicas:
+            raise PaddleFCNError(f"rank must be in [0, {self.num_replicas}), got {self.rank}")
+        self.dataset_size = len(dataset)
+        self.num_samples = -(-self.dataset_size // self.num_replicas)  # per rank
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
@@ -50,13 +69,15 @@ class SeededBatchSampler(BatchSampler):
 
     def __iter__(self) -> Iterator[list[int]]:
         if self.shuffle:
-            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.num_samples)
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.dataset_size)
         else:
-            order = np.arange(self.num_samples)
+            order = np.arange(self.dataset_size)
         self.epoch += 1
+        padded = np.resize(order, self.num_samples * self.num_replicas)  # repeats from the start
+        mine = padded[self.rank :: self.num_replicas]
         stop = len(self) * self.batch_size if self.drop_last else self.num_samples
         for start in range(0, stop, self.batch_size):
-            yield order[start : start + self.batch_size].tolist()
+            yield mine[start : start + self.batch_size].tolist()
 
     def __len__(self) -> int:
         if self.drop_last:
@@ -69,11 +90,10 @@ def build_dataloader(
 ) -> DataLoader:
     """A ``paddle.io.DataLoader`` yielding ``[images float32 [N, 3, H, W], labels int64 [N, H, W]]``.
 
-    On one process the batches come from a ``SeededBatchSampler``: the order depends only on ``seed`` and
-    the epoch, advances by itself each epoch, and ``loader.batch_sampler.set_epoch(e)`` selects epoch
-    ``e`` (call it when resuming). With several processes (``paddle.distributed.get_world_size() > 1``)
-    a ``paddle.io.DistributedBatchSampler`` splits the data between ranks; it shuffles by epoch alone and
-    has the same ``set_epoch``. Random transforms draw from NumPy's global generator, which Paddle
+    The batches come from a ``SeededBatchSampler``: the order depends only on ``seed`` and the epoch,
+    advances by itself each epoch, and ``loader.batch_sampler.set_epoch(e)`` selects epoch ``e`` (call it
+    when resuming). With several processes (``paddle.distributed.get_world_size() > 1``) each rank gets
+    its own share of that order. Random transforms draw from NumPy's global generator, which Paddle
     re-seeds in each worker from the main process's generator, so seed that (``np.random.seed``) for
     reproducible augmentation.
 
@@ -89,8 +109,5 @@ def build_dataloader(
         raise PaddleFCNError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not isinstance(num_workers, int) or num_workers < 0:
         raise PaddleFCNError(f"num_workers must be an integer >= 0, got {num_workers!r}")
-    if paddle.distributed.get_world_size() > 1:
-        sampler = DistributedBatchSampler(dataset, batch_size, shuffle=shuffle, drop_last=drop_last)
-    else:
-        sampler = SeededBatchSampler(dataset, batch_size, shuffle, drop_last, seed)
+    sampler = SeededBatchSampler(dataset, batch_size, shuffle, drop_last, seed)
     return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, return_list=True)

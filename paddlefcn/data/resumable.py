@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import numpy as np
-import paddle
-from paddle.io import BatchSampler, DataLoader, Dataset, DistributedBatchSampler
+from paddle.io import BatchSampler, DataLoader, Dataset
 
 
 class SeededSamples(Dataset):
@@ -41,8 +40,7 @@ class ResumableBatchSampler(BatchSampler):
     Skipping happens on the index lists, so no skipped sample is loaded or augmented.
 
     Args:
-        inner: A batch sampler with ``set_epoch(epoch)`` (``SeededBatchSampler`` or
-            ``paddle.io.DistributedBatchSampler``).
+        inner: A batch sampler with ``set_epoch(epoch)`` (``SeededBatchSampler``).
     """
 
     def __init__(self, inner: Any) -> None:
@@ -69,14 +67,11 @@ class ResumableBatchSampler(BatchSampler):
 def build_train_loader(dataset: Dataset, batch_size: int, num_workers: int = 0, seed: int = 0) -> DataLoader:
     """A shuffling, last-batch-dropping loader whose epoch and position the trainer sets (``start_at``).
 
-    With several ranks the batches come from ``paddle.io.DistributedBatchSampler``.
+    With several ranks each gets its share of every epoch's seeded order (see ``SeededBatchSampler``).
     """
     from paddlefcn.data.loader import SeededBatchSampler
 
-    if paddle.distributed.get_world_size() > 1:
-        inner: Any = DistributedBatchSampler(dataset, batch_size, shuffle=True, drop_last=True)
-    else:
-        inner = SeededBatchSampler(dataset, batch_size, shuffle=True, drop_last=True, seed=seed)
+    inner = SeededBatchSampler(dataset, batch_size, shuffle=True, drop_last=True, seed=seed)
     sampler = ResumableBatchSampler(inner)
     return DataLoader(SeededSamples(dataset, seed), batch_sampler=sampler, num_workers=num_workers, return_list=True)
 
