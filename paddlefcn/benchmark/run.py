@@ -77,7 +77,7 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
         work_dir: Where the training run and the export go; default a temporary directory removed afterwards.
 
     Returns:
-        ``raw_train_ips``, ``train_loop_ips``, ``val_ips``, ``latency_ms`` (mean per backend: ``dygraph``,
+        ``raw_train_ips``, ``train_loop_ips``, ``val_ips``, ``latency_ms`` (median per backend: ``dygraph``,
         ``paddle_inference``, ``onnxruntime``; ``None`` if unavailable, see ``unavailable``),
         ``peak_memory_mb`` and the settings and ratios they were measured with.
     """
@@ -104,8 +104,9 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
         exported, unavailable = exported_latency(cfg, model, image, root, options.warmup, options.latency_runs)
     latencies = {"dygraph": dygraph, **exported}
     memory, kind = peak_memory()
-    means = {name: (None if value is None else value.mean) for name, value in latencies.items()}
-    both = means["paddle_inference"] is not None and means["onnxruntime"] is not None
+    # Medians: a burst of load from elsewhere shifts a few runs, and the mean with them.
+    medians = {name: (None if value is None else value.median) for name, value in latencies.items()}
+    both = medians["paddle_inference"] is not None and medians["onnxruntime"] is not None
     return {
         "device": paddle.device.get_device(),
         "cpu_threads": threads,
@@ -120,9 +121,9 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
         "train_loop_vs_raw": loop / raw,
         "cpu_time_ips": {"raw_train": raw_cpu, "train_loop": loop_cpu, "train_loop_vs_raw": loop_cpu / raw_cpu},
         "val_ips": val,
-        "latency_ms": means,
+        "latency_ms": medians,
         "latency_detail": {name: (None if v is None else asdict(v)) for name, v in latencies.items()},
-        "paddle_inference_vs_onnxruntime": means["paddle_inference"] / means["onnxruntime"] if both else None,
+        "paddle_inference_vs_onnxruntime": medians["paddle_inference"] / medians["onnxruntime"] if both else None,
         "unavailable": unavailable,
         "peak_memory_mb": memory,
         "peak_memory_kind": kind,
