@@ -2,6 +2,9 @@
 
 import warnings
 
+# First, before anything imports Paddle: it remembers the user's OMP_NUM_THREADS, which Paddle's import overwrites.
+import paddlefcn.utils.env  # noqa: F401  # isort: skip
+
 # Paddle warns on every import that ccache (a build cache for C++ extensions) is missing; we build none.
 warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
 

@@ -6,7 +6,6 @@ has no GPU, so only the CPU paths are tested.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 
 from paddlefcn.deploy.manifest import INPUT_NAME
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.env import available_cores
+from paddlefcn.utils.env import available_cores, requested_threads
 
 DEVICES = ("cpu", "gpu")
 PRECISIONS = ("fp32", "fp16")
@@ -65,8 +64,7 @@ class RuntimeOptions:
         """The CPU thread count to use."""
         if self.cpu_threads:
             return self.cpu_threads
-        from_env = os.environ.get("OMP_NUM_THREADS", "")
-        return int(from_env) if from_env.isdigit() and int(from_env) > 0 else available_cores()
+        return requested_threads() or available_cores()
 
 
 class Engine(Protocol):

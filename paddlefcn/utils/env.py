@@ -8,11 +8,23 @@ difference for dygraph training, so it stays at Paddle's default there; exported
 from __future__ import annotations
 
 import os
+import sys
 from typing import Optional
 
-import paddle
-
 from paddlefcn.errors import PaddleFCNError
+
+# Importing Paddle sets OMP_NUM_THREADS to 1 when it is unset, so the user's value is read now, before
+# paddlefcn imports Paddle (paddlefcn/__init__.py imports this module first). If Paddle was imported
+# earlier, a value of 1 may be Paddle's own and counts as unset.
+_PADDLE_FIRST = "paddle" in sys.modules
+_OMP_AT_START = os.environ.get("OMP_NUM_THREADS", "")
+
+
+def requested_threads() -> Optional[int]:
+    """The thread count the user set in ``OMP_NUM_THREADS`` before Paddle's import, else ``None``."""
+    if not _OMP_AT_START.isdigit() or int(_OMP_AT_START) < 1 or (_PADDLE_FIRST and _OMP_AT_START == "1"):
+        return None
+    return int(_OMP_AT_START)
 
 
 def available_cores() -> int:
@@ -27,16 +39,17 @@ def configure_cpu(threads: Optional[int] = None, ranks_per_machine: int = 1) -> 
     """Sets the CPU thread count of OpenMP and Paddle's math library; returns it.
 
     Args:
-        threads: Threads per process; by default ``OMP_NUM_THREADS`` if set, else the available cores
-            shared evenly between the processes of this machine.
+        threads: Threads per process; by default ``OMP_NUM_THREADS`` if the user set it (see
+            ``requested_threads``), else the available cores shared evenly between the processes of this machine.
         ranks_per_machine: Processes that share the machine's cores (data-parallel ranks on CPU).
     """
     if threads is None:
-        from_env = os.environ.get("OMP_NUM_THREADS")
-        threads = int(from_env) if from_env and from_env.isdigit() else available_cores() // max(1, ranks_per_machine)
+        threads = requested_threads() or available_cores() // max(1, ranks_per_machine)
     if not isinstance(threads, int) or threads < 1:
         raise PaddleFCNError(f"runtime.cpu_threads must be a positive integer, got {threads!r}")
     threads = max(1, threads)
+    import paddle
+
     os.environ["OMP_NUM_THREADS"] = str(threads)
     setter = getattr(paddle.base.core, "set_num_threads", None) if hasattr(paddle, "base") else None
     if setter is not None:
@@ -46,4 +59,6 @@ def configure_cpu(threads: Optional[int] = None, ranks_per_machine: int = 1) -> 
 
 def on_gpu() -> bool:
     """Whether Paddle's current device is a GPU."""
+    import paddle
+
     return paddle.device.get_device().startswith("gpu")
