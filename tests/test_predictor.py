@@ -94,6 +94,19 @@ def test_infer_tool_writes_masks_matching_dygraph_for_every_image(model_and_weig
     assert len(classes) >= 2, "the test model must predict several classes"
 
 
+def test_infer_tool_without_onednn_gives_the_same_masks(export_dir, images, tmp_path, capsys):
+    assert infer(["--model-dir", export_dir, "--input", images, "--save-dir", tmp_path / "a"]) == 0
+    assert "oneDNN" in capsys.readouterr().out
+    assert infer(["--model-dir", export_dir, "--input", images, "--save-dir", tmp_path / "b", "--no-onednn"]) == 0
+    assert "oneDNN" not in capsys.readouterr().out
+    for name in IMAGE_SIZES:
+        with (
+            Image.open(tmp_path / "a" / f"{Path(name).stem}.png") as a,
+            Image.open(tmp_path / "b" / f"{Path(name).stem}.png") as b,
+        ):
+            assert np.mean(np.asarray(a) == np.asarray(b)) >= 0.999, name
+
+
 def test_mixed_sizes_in_one_batch_give_the_single_image_results(export_dir, images):
     pixels = [read_image(images / name) for name in IMAGE_SIZES]
     batched = Predictor(export_dir, batch_size=3).predict(pixels)

@@ -22,6 +22,7 @@ def main(args: argparse.Namespace) -> int:
         device=args.device,
         backend=args.backend,
         cpu_threads=args.cpu_threads,
+        onednn=not args.no_onednn,
         gpu_id=args.gpu_id,
         use_trt=args.use_trt,
         precision=args.precision,
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", default=None, help=f"{' | '.join(FORMATS)} (default: the exported format)")
     parser.add_argument("--batch-size", type=int, default=1, help="images run at once (default 1)")
     parser.add_argument("--cpu-threads", type=int, default=None, help="CPU threads (default: OMP_NUM_THREADS or all)")
+    parser.add_argument("--no-onednn", action="store_true", help="CPU: Paddle's own kernels instead of oneDNN")
     parser.add_argument("--use-trt", action="store_true", help="use TensorRT (GPU)")
     parser.add_argument("--precision", default="fp32", help="fp32 | fp16 (fp16 needs a GPU)")
     parser.add_argument("--benchmark", action="store_true", help="also time the model on the first image")

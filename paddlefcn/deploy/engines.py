@@ -107,8 +107,11 @@ class PaddleEngine:
             if options.onednn:
                 config.enable_mkldnn()
                 config.set_mkldnn_cache_capacity(ONEDNN_CACHE_SHAPES)
+            else:
+                config.disable_mkldnn()  # on by default for CPU in Paddle 2.6 and 3.x
             config.set_cpu_math_library_num_threads(options.threads())
         config.disable_glog_info()
+        self.onednn = options.device == "cpu" and config.mkldnn_enabled()
         try:
             self.predictor = inference.create_predictor(config)
         except Exception as err:  # Paddle raises several types for an unreadable model
@@ -166,7 +169,7 @@ class PaddleEngine:
     def describe(self) -> str:
         import paddle
 
-        return f"Paddle Inference {paddle.__version__}, {_settings(self.options, onednn=True)}"
+        return f"Paddle Inference {paddle.__version__}, {_settings(self.options, onednn=self.onednn)}"
 
 
 class OnnxEngine:
@@ -231,7 +234,7 @@ class OnnxEngine:
 
 def _settings(options: RuntimeOptions, onednn: bool) -> str:
     if options.device == "cpu":
-        kernels = ", oneDNN" if onednn and options.onednn else ""
+        kernels = ", oneDNN" if onednn else ""
         return f"cpu{kernels}, {options.threads()} threads"
     trt = ", TensorRT" if options.use_trt else ""
     return f"gpu:{options.gpu_id}{trt}, {options.precision}"
