@@ -7,8 +7,8 @@ import numpy as np
 import paddle
 import pytest
 import yaml
+from model_fixtures import TINY_MODEL, scored_model
 
-import paddlefcn
 from paddlefcn.cli import run_tool
 from paddlefcn.deploy import export as export_module
 from paddlefcn.deploy import export_model, read_deploy_config
@@ -17,7 +17,6 @@ from paddlefcn.deploy.export import deploy_transforms
 from paddlefcn.errors import PaddleFCNError
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_MODEL = {"num_classes": 3, "backbone": {"type": "VGG16", "fc_channels": 16}, "head": {"type": "FCN8s"}}
 CLASS_NAMES = ["background", "cat", "dog"]
 PALETTE = [[0, 0, 0], [200, 10, 10], [10, 200, 10]]
 NORMALIZE = {"type": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
@@ -37,18 +36,6 @@ CFG = {
 }
 SIZES = [(1, 3, 97, 131), (2, 3, 64, 96), (1, 3, 250, 330)]
 PADDLE_MODEL_FILE = "model.json" if int(paddle.__version__.split(".")[0]) >= 3 else "model.pdmodel"
-
-
-def scored_model(model_cfg=TINY_MODEL, seed=0):
-    """A model whose score layers are random (they start at zero), so its classes vary over the image."""
-    paddle.seed(seed)
-    model = paddlefcn.build_model(model_cfg)
-    for conv in model.head.scores:
-        weight = paddle.randn(conv.weight.shape)
-        conv.weight.set_value(weight - weight.mean(axis=0, keepdim=True))
-        conv.bias.set_value(paddle.zeros(conv.bias.shape))
-    model.eval()
-    return model
 
 
 def dygraph_logits(model, x):

@@ -9,9 +9,9 @@ import numpy as np
 import paddle
 import pytest
 import yaml
+from model_fixtures import TINY_MODEL, scored_model
 from PIL import Image
 
-import paddlefcn
 from paddlefcn.cli import run_tool
 from paddlefcn.data import build_transforms, read_image
 from paddlefcn.data.transforms import resize_label
@@ -19,7 +19,6 @@ from paddlefcn.deploy import Predictor, export_model
 from paddlefcn.errors import PaddleFCNError
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_MODEL = {"num_classes": 3, "backbone": {"type": "VGG16", "fc_channels": 16}, "head": {"type": "FCN8s"}}
 NORMALIZE = {"type": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
 CFG = {"model": TINY_MODEL, "data": {"val": {"type": "FileList", "num_classes": 3, "transforms": [NORMALIZE]}}}
 IMAGE_SIZES = {"a.png": (97, 131), "b.jpg": (64, 96), "c.png": (97, 131), "d.bmp": (45, 70)}
@@ -27,14 +26,8 @@ IMAGE_SIZES = {"a.png": (97, 131), "b.jpg": (64, 96), "c.png": (97, 131), "d.bmp
 
 @pytest.fixture(scope="module")
 def model_and_weights(tmp_path_factory):
-    """A tiny model with random score layers (they start at zero), so it predicts several classes."""
-    paddle.seed(0)
-    model = paddlefcn.build_model(TINY_MODEL)
-    for conv in model.head.scores:
-        weight = paddle.randn(conv.weight.shape)
-        conv.weight.set_value(weight - weight.mean(axis=0, keepdim=True))
-        conv.bias.set_value(paddle.zeros(conv.bias.shape))
-    model.eval()
+    """A tiny model with random score layers, so it predicts several classes."""
+    model = scored_model()
     weights = tmp_path_factory.mktemp("weights") / "model.pdparams"
     paddle.save(model.state_dict(), str(weights))
     return model, weights
