@@ -109,6 +109,35 @@ def test_mixed_sizes_in_one_batch_give_the_single_image_results(export_dir, imag
         np.testing.assert_array_equal(labels, single.predict([image])[0])
 
 
+class FlagRecorder:
+    """Stands in for a Paddle predictor, noting the eager-deletion flag each run sees."""
+
+    def __init__(self, predictor):
+        self.predictor = predictor
+        self.seen = []
+
+    def __getattr__(self, name):
+        return getattr(self.predictor, name)
+
+    def run(self):
+        self.seen.append(paddle.get_flags(["FLAGS_eager_delete_tensor_gb"])["FLAGS_eager_delete_tensor_gb"])
+        return self.predictor.run()
+
+
+def test_cpu_predictor_builds_its_executor_without_the_collector_thread(model_and_weights, export_dir, images):
+    before = paddle.get_flags(["FLAGS_eager_delete_tensor_gb"])
+    predictor = Predictor(export_dir, batch_size=1)
+    recorder = FlagRecorder(predictor.engine.predictor)
+    predictor.engine.predictor = recorder
+    pixels = [read_image(images / name) for name in IMAGE_SIZES]
+    labels = predictor.predict(pixels)
+    assert recorder.seen[0] < 0  # the executor is built on the first run, with collection off
+    assert recorder.seen[1:] == [before["FLAGS_eager_delete_tensor_gb"]] * (len(pixels) - 1)
+    assert paddle.get_flags(["FLAGS_eager_delete_tensor_gb"]) == before
+    for image, label in zip(pixels, labels):  # shapes change between runs without the collector
+        assert np.mean(label == dygraph_labels(model_and_weights[0], image, [NORMALIZE])) >= 0.999
+
+
 def test_onnx_backend_gives_the_paddle_results(model_and_weights, images, tmp_path):
     pytest.importorskip("paddle2onnx")
     pytest.importorskip("onnxruntime")

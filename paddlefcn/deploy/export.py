@@ -61,7 +61,7 @@ class InferenceModel(nn.Layer):
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         logits = self.model(x)
         if self.output_op == "argmax":
-            return paddle.argmax(logits, axis=1).astype("int32")
+            return paddle.argmax(logits, axis=1, dtype="int32")
         if self.output_op == "softmax":
             return F.softmax(logits, axis=1)
         return logits
