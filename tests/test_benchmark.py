@@ -1,9 +1,15 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+
 from paddlefcn.benchmark.config import benchmark_config, with_resize
+from paddlefcn.deploy import benchmark as deploy_benchmark
+from paddlefcn.deploy import compare_latency
+from paddlefcn.errors import PaddleFCNError
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "configs" / "ablation" / "smoke" / "fcn8s.yml"
@@ -85,3 +91,28 @@ def test_benchmark_config_sets_size_batch_and_random_init():
     assert out["data"]["val"]["transforms"] == [resize, {"type": "Normalize"}]
     assert cfg["model"]["backbone"]["pretrained"] == "imagenet"
     assert with_resize([], [64, 64]) == [{"type": "Resize", "size": [64, 64]}]
+
+
+def test_compare_latency_alternates_rounds_and_times_each_call(monkeypatch):
+    monkeypatch.setattr(deploy_benchmark, "SETTLE_SECONDS", 0.0)
+    calls = []
+
+    def sleeper(name, seconds):
+        def run():
+            calls.append(name)
+            time.sleep(seconds)
+
+        return run
+
+    result = compare_latency({"slow": sleeper("slow", 0.004), "fast": sleeper("fast", 0.001)}, 1, 5, rounds=2)
+    # round 1: 1 warm-up + 3 timed each; round 2: 1 warm-up + 2 timed each
+    assert calls == ["slow"] * 4 + ["fast"] * 4 + ["slow"] * 3 + ["fast"] * 3
+    assert result["slow"].runs == result["fast"].runs == 5
+    assert result["slow"].median >= 4.0 and 1.0 <= result["fast"].median < result["slow"].median
+
+
+def test_compare_latency_rejects_bad_counts():
+    with pytest.raises(PaddleFCNError, match="repeats >= 1"):
+        compare_latency({"a": lambda: None}, 0, 0)
+    with pytest.raises(PaddleFCNError, match="rounds >= 1"):
+        compare_latency({"a": lambda: None}, 0, 1, rounds=0)

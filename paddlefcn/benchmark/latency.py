@@ -10,7 +10,7 @@ import numpy as np
 import paddle
 from paddle import nn
 
-from paddlefcn.deploy import Latency, Predictor, export_model, measure_latency
+from paddlefcn.deploy import Latency, Predictor, compare_latency, export_model, measure_latency
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.env import on_gpu
 
@@ -33,6 +33,9 @@ def exported_latency(
 ) -> tuple[dict[str, Optional[Latency]], dict[str, str]]:
     """Exports ``model`` (argmax output, dynamic shape) and times each available backend on ``batch``.
 
+    The backends are timed in alternating rounds (``compare_latency``), so their ratio holds under a
+    changing machine load.
+
     Returns:
         ``({"paddle_inference": ..., "onnxruntime": ...}, {backend: why it is None})``.
     """
@@ -47,12 +50,15 @@ def exported_latency(
         logger.warning("ONNX export failed, timing Paddle Inference only: %s", err)
         export_model(cfg, weights, export_dir, output_op="argmax", fmt="paddle")
     device = "gpu" if on_gpu() else "cpu"
-    timings: dict[str, Optional[Latency]] = {}
-    for name, backend in (("paddle_inference", "paddle"), ("onnxruntime", "onnx")):
-        if name in missing:
-            timings[name] = None
-            continue
-        predictor = Predictor(export_dir, device=device, backend=backend)
-        timings[name] = measure_latency(lambda p=predictor: p.run(batch), warmup, repeats)
+    backends = {"paddle_inference": "paddle", "onnxruntime": "onnx"}
+    predictors = {
+        name: Predictor(export_dir, device=device, backend=backend)
+        for name, backend in backends.items()
+        if name not in missing
+    }
+    runs = {name: (lambda p=predictor: p.run(batch)) for name, predictor in predictors.items()}
+    timings: dict[str, Optional[Latency]] = {name: None for name in backends}
+    timings.update(compare_latency(runs, warmup, repeats))
+    for name, predictor in predictors.items():
         logger.info("%s: %s", predictor.describe(), timings[name])
     return timings, missing

@@ -1,7 +1,7 @@
 """Deployment: export to Paddle inference / ONNX models with a ``deploy.yaml``, and the ``Predictor`` for them."""
 
 from paddlefcn.data.io import list_images
-from paddlefcn.deploy.benchmark import Latency, measure_latency
+from paddlefcn.deploy.benchmark import Latency, compare_latency, measure_latency
 from paddlefcn.deploy.export import export_model
 from paddlefcn.deploy.manifest import DEPLOY_FILE, FORMATS, OUTPUT_OPS, DeployConfig, read_deploy_config
 from paddlefcn.deploy.predictor import Predictor
@@ -16,6 +16,7 @@ __all__ = [
     "Predictor",
     "export_model",
     "list_images",
+    "compare_latency",
     "measure_latency",
     "predict_files",
     "read_deploy_config",

@@ -1,4 +1,4 @@
-"""Latency of a callable: warm-up runs, then timed runs summarised by mean and percentiles."""
+"""Latency of callables: warm-up runs, then timed runs summarised by mean and percentiles."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from typing import Callable
 import numpy as np
 
 from paddlefcn.errors import PaddleFCNError
+
+# OpenMP threads keep spinning for up to 200 ms after their last parallel region (Intel OpenMP's default
+# KMP_BLOCKTIME); another engine timed within that window shares its cores with them.
+SETTLE_SECONDS = 0.25
 
 
 @dataclass
@@ -33,8 +37,37 @@ class Latency:
 
 def measure_latency(fn: Callable[[], object], warmup: int = 3, repeats: int = 20) -> Latency:
     """Calls ``fn`` ``warmup`` times untimed (oneDNN/TensorRT pick kernels then), then ``repeats`` times timed."""
+    _check_runs(warmup, repeats)
+    return _summary(_timed_runs(fn, warmup, repeats))
+
+
+def compare_latency(
+    fns: dict[str, Callable[[], object]], warmup: int = 3, repeats: int = 20, rounds: int = 5
+) -> dict[str, Latency]:
+    """Times several callables in alternating rounds, so that a change of machine load affects all of them.
+
+    Each round gives every callable a pause of ``SETTLE_SECONDS`` (for the previous one's threads to go
+    idle), ``warmup`` untimed calls and its share of the ``repeats`` timed calls.
+    """
+    _check_runs(warmup, repeats)
+    if rounds < 1:
+        raise PaddleFCNError(f"benchmark needs rounds >= 1, got {rounds}")
+    rounds = min(rounds, repeats)
+    shares = [repeats // rounds + (i < repeats % rounds) for i in range(rounds)]
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for share in shares:
+        for name, fn in fns.items():
+            time.sleep(SETTLE_SECONDS)
+            times[name] += _timed_runs(fn, warmup, share)
+    return {name: _summary(ms) for name, ms in times.items()}
+
+
+def _check_runs(warmup: int, repeats: int) -> None:
     if warmup < 0 or repeats < 1:
         raise PaddleFCNError(f"benchmark needs warmup >= 0 and repeats >= 1, got {warmup} and {repeats}")
+
+
+def _timed_runs(fn: Callable[[], object], warmup: int, repeats: int) -> list[float]:
     for _ in range(warmup):
         fn()
     times = []
@@ -42,5 +75,9 @@ def measure_latency(fn: Callable[[], object], warmup: int = 3, repeats: int = 20
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000.0)
+    return times
+
+
+def _summary(times: list[float]) -> Latency:
     ms = np.asarray(times)
-    return Latency(float(ms.mean()), float(np.median(ms)), float(np.percentile(ms, 90)), repeats)
+    return Latency(float(ms.mean()), float(np.median(ms)), float(np.percentile(ms, 90)), len(times))
