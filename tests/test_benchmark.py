@@ -116,3 +116,10 @@ def test_compare_latency_rejects_bad_counts():
         compare_latency({"a": lambda: None}, 0, 0)
     with pytest.raises(PaddleFCNError, match="rounds >= 1"):
         compare_latency({"a": lambda: None}, 0, 1, rounds=0)
+
+
+def test_compare_latency_warms_up_for_the_settle_time(monkeypatch):
+    monkeypatch.setattr(deploy_benchmark, "SETTLE_SECONDS", 0.05)
+    calls = []
+    compare_latency({"a": lambda: calls.append(time.sleep(0.001))}, warmup=1, repeats=1)
+    assert len(calls) >= 20  # 50 ms of 1 ms calls, not the single warm-up call asked for

@@ -11,7 +11,8 @@ import numpy as np
 from paddlefcn.errors import PaddleFCNError
 
 # OpenMP threads keep spinning for up to 200 ms after their last parallel region (Intel OpenMP's default
-# KMP_BLOCKTIME); another engine timed within that window shares its cores with them.
+# KMP_BLOCKTIME): an engine timed within that window shares its cores with the previous engine's threads.
+# Warming up for longer than that (rather than pausing, which lets the cores idle) keeps the timing steady.
 SETTLE_SECONDS = 0.25
 
 
@@ -46,8 +47,8 @@ def compare_latency(
 ) -> dict[str, Latency]:
     """Times several callables in alternating rounds, so that a change of machine load affects all of them.
 
-    Each round gives every callable a pause of ``SETTLE_SECONDS`` (for the previous one's threads to go
-    idle), ``warmup`` untimed calls and its share of the ``repeats`` timed calls.
+    In each round every callable is called untimed ``warmup`` times and for at least ``SETTLE_SECONDS``
+    (until the previous callable's threads have stopped spinning), then for its share of ``repeats`` timed calls.
     """
     _check_runs(warmup, repeats)
     if rounds < 1:
@@ -57,8 +58,8 @@ def compare_latency(
     times: dict[str, list[float]] = {name: [] for name in fns}
     for share in shares:
         for name, fn in fns.items():
-            time.sleep(SETTLE_SECONDS)
-            times[name] += _timed_runs(fn, warmup, share)
+            _warm_up(fn, warmup, SETTLE_SECONDS)
+            times[name] += _timed_runs(fn, 0, share)
     return {name: _summary(ms) for name, ms in times.items()}
 
 
@@ -67,9 +68,16 @@ def _check_runs(warmup: int, repeats: int) -> None:
         raise PaddleFCNError(f"benchmark needs warmup >= 0 and repeats >= 1, got {warmup} and {repeats}")
 
 
-def _timed_runs(fn: Callable[[], object], warmup: int, repeats: int) -> list[float]:
-    for _ in range(warmup):
+def _warm_up(fn: Callable[[], object], calls: int, seconds: float = 0.0) -> None:
+    end = time.perf_counter() + seconds
+    done = 0
+    while done < calls or time.perf_counter() < end:
         fn()
+        done += 1
+
+
+def _timed_runs(fn: Callable[[], object], warmup: int, repeats: int) -> list[float]:
+    _warm_up(fn, warmup)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
