@@ -138,6 +138,15 @@ def test_cpu_predictor_builds_its_executor_without_the_collector_thread(model_an
         assert np.mean(label == dygraph_labels(model_and_weights[0], image, [NORMALIZE])) >= 0.999
 
 
+def test_paddle_kernels_without_onednn_keep_the_collector(export_dir, images):
+    before = paddle.get_flags(["FLAGS_eager_delete_tensor_gb"])["FLAGS_eager_delete_tensor_gb"]
+    predictor = Predictor(export_dir, batch_size=1, onednn=False)
+    recorder = FlagRecorder(predictor.engine.predictor)
+    predictor.engine.predictor = recorder
+    predictor.predict([read_image(images / name) for name in IMAGE_SIZES])
+    assert recorder.seen == [before] * len(IMAGE_SIZES)
+
+
 def test_onnx_backend_gives_the_paddle_results(model_and_weights, images, tmp_path):
     pytest.importorskip("paddle2onnx")
     pytest.importorskip("onnxruntime")

@@ -23,9 +23,10 @@ PRECISIONS = ("fp32", "fp16")
 ONEDNN_CACHE_SHAPES = 10  # oneDNN keeps kernels for this many input shapes; bounds memory with varied sizes
 TRT_WORKSPACE = 1 << 30
 # Paddle 3's executor frees each dead intermediate tensor on a garbage-collector thread. On a CPU that
-# thread wakes dozens of times per inference and takes cores from the compute threads: 15-20 % of the
-# latency of a 64x64 image, 3-8 % at 224-512 px, for some 70 MB of memory kept. The executor is built,
-# and its collector chosen, on the predictor's first run, which runs with collection off.
+# thread wakes dozens of times per inference and takes cores from oneDNN's threads: 15-20 % of the latency
+# of a 64x64 image, 3-8 % at 224-512 px, for some 70 MB of memory kept. The executor is built, and its
+# collector chosen, on the predictor's first run, which runs with collection off. (Paddle's own kernels,
+# without oneDNN, run 5-7 % slower without the collector, so they keep it.)
 CPU_FIRST_RUN_FLAGS = {"FLAGS_eager_delete_tensor_gb": -1.0}
 
 Shape = list[int]
@@ -125,7 +126,7 @@ class PaddleEngine:
             raise PaddleFCNError(f"{model_file}: Paddle Inference cannot load it ({reason})") from err
         self.input_name = self.predictor.get_input_names()[0]
         self.output_name = self.predictor.get_output_names()[0]
-        self._first_run_flags = CPU_FIRST_RUN_FLAGS if options.device == "cpu" else {}
+        self._first_run_flags = CPU_FIRST_RUN_FLAGS if self.onednn else {}
 
     @staticmethod
     def _configure_gpu(config, model_file: Path, options: RuntimeOptions) -> None:
