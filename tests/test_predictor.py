@@ -124,11 +124,17 @@ class FlagRecorder:
         return self.predictor.run()
 
 
-def test_cpu_predictor_builds_its_executor_without_the_collector_thread(model_and_weights, export_dir, images):
-    before = paddle.get_flags(["FLAGS_eager_delete_tensor_gb"])
-    predictor = Predictor(export_dir, batch_size=1)
+def recorded_predictor(export_dir, **options):
+    """A one-image Predictor whose Paddle predictor is wrapped in a FlagRecorder."""
+    predictor = Predictor(export_dir, batch_size=1, **options)
     recorder = FlagRecorder(predictor.engine.predictor)
     predictor.engine.predictor = recorder
+    return predictor, recorder
+
+
+def test_cpu_predictor_builds_its_executor_without_the_collector_thread(model_and_weights, export_dir, images):
+    before = paddle.get_flags(["FLAGS_eager_delete_tensor_gb"])
+    predictor, recorder = recorded_predictor(export_dir)
     pixels = [read_image(images / name) for name in IMAGE_SIZES]
     labels = predictor.predict(pixels)
     assert recorder.seen[0] < 0  # the executor is built on the first run, with collection off
@@ -140,9 +146,7 @@ def test_cpu_predictor_builds_its_executor_without_the_collector_thread(model_an
 
 def test_paddle_kernels_without_onednn_keep_the_collector(export_dir, images):
     before = paddle.get_flags(["FLAGS_eager_delete_tensor_gb"])["FLAGS_eager_delete_tensor_gb"]
-    predictor = Predictor(export_dir, batch_size=1, onednn=False)
-    recorder = FlagRecorder(predictor.engine.predictor)
-    predictor.engine.predictor = recorder
+    predictor, recorder = recorded_predictor(export_dir, onednn=False)
     predictor.predict([read_image(images / name) for name in IMAGE_SIZES])
     assert recorder.seen == [before] * len(IMAGE_SIZES)
 

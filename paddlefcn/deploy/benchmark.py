@@ -39,7 +39,8 @@ class Latency:
 def measure_latency(fn: Callable[[], object], warmup: int = 3, repeats: int = 20) -> Latency:
     """Calls ``fn`` ``warmup`` times untimed (oneDNN/TensorRT pick kernels then), then ``repeats`` times timed."""
     _check_runs(warmup, repeats)
-    return _summary(_timed_runs(fn, warmup, repeats))
+    _warm_up(fn, warmup)
+    return _summary(_timed_runs(fn, repeats))
 
 
 def compare_latency(
@@ -59,7 +60,7 @@ def compare_latency(
     for share in shares:
         for name, fn in fns.items():
             _warm_up(fn, warmup, SETTLE_SECONDS)
-            times[name] += _timed_runs(fn, 0, share)
+            times[name] += _timed_runs(fn, share)
     return {name: _summary(ms) for name, ms in times.items()}
 
 
@@ -76,8 +77,7 @@ def _warm_up(fn: Callable[[], object], calls: int, seconds: float = 0.0) -> None
         done += 1
 
 
-def _timed_runs(fn: Callable[[], object], warmup: int, repeats: int) -> list[float]:
-    _warm_up(fn, warmup)
+def _timed_runs(fn: Callable[[], object], repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
