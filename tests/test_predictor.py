@@ -3,6 +3,8 @@
 import importlib.util
 import re
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -112,8 +114,9 @@ def test_mixed_sizes_in_one_batch_give_the_single_image_results(export_dir, imag
 class FlagRecorder:
     """Stands in for a Paddle predictor, noting the eager-deletion flag each run sees."""
 
-    def __init__(self, predictor):
+    def __init__(self, predictor, delay=0.0):
         self.predictor = predictor
+        self.delay = delay
         self.seen = []
 
     def __getattr__(self, name):
@@ -121,13 +124,14 @@ class FlagRecorder:
 
     def run(self):
         self.seen.append(paddle.get_flags(["FLAGS_eager_delete_tensor_gb"])["FLAGS_eager_delete_tensor_gb"])
+        time.sleep(self.delay)
         return self.predictor.run()
 
 
-def recorded_predictor(export_dir, **options):
-    """A one-image Predictor whose Paddle predictor is wrapped in a FlagRecorder."""
+def recorded_predictor(export_dir, delay=0.0, **options):
+    """A one-image Predictor whose Paddle predictor is wrapped in a FlagRecorder (sleeping ``delay`` s per run)."""
     predictor = Predictor(export_dir, batch_size=1, **options)
-    recorder = FlagRecorder(predictor.engine.predictor)
+    recorder = FlagRecorder(predictor.engine.predictor, delay)
     predictor.engine.predictor = recorder
     return predictor, recorder
 
@@ -142,6 +146,19 @@ def test_cpu_predictor_builds_its_executor_without_the_collector_thread(model_an
     assert paddle.get_flags(["FLAGS_eager_delete_tensor_gb"]) == before
     for image, label in zip(pixels, labels):  # shapes change between runs without the collector
         assert np.mean(label == dygraph_labels(model_and_weights[0], image, [NORMALIZE])) >= 0.999
+
+
+def test_first_runs_in_two_threads_each_see_the_flag_and_restore_the_default(export_dir, images):
+    before = paddle.get_flags(["FLAGS_eager_delete_tensor_gb"])
+    pairs = [recorded_predictor(export_dir, delay=0.3) for _ in range(2)]
+    image = read_image(images / "a.png")
+    threads = [threading.Thread(target=predictor.predict, args=([image],)) for predictor, _ in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [recorder.seen[0] < 0 for _, recorder in pairs] == [True, True]
+    assert paddle.get_flags(["FLAGS_eager_delete_tensor_gb"]) == before
 
 
 def test_paddle_kernels_without_onednn_keep_the_collector(export_dir, images):

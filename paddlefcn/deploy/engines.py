@@ -7,6 +7,7 @@ has no GPU, so only the CPU paths are tested.
 from __future__ import annotations
 
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ TRT_WORKSPACE = 1 << 30
 # collector chosen, on the predictor's first run, which runs with collection off. (Paddle's own kernels,
 # without oneDNN, run 5-7 % slower without the collector, so they keep it.)
 CPU_FIRST_RUN_FLAGS = {"FLAGS_eager_delete_tensor_gb": -1.0}
+_FLAGS_LOCK = threading.Lock()  # one paddle_flags block at a time: the flags are process-wide
 
 Shape = list[int]
 
@@ -244,18 +246,23 @@ class OnnxEngine:
 
 @contextmanager
 def paddle_flags(flags: dict[str, object]) -> Iterator[None]:
-    """Sets Paddle ``flags`` (process-wide) for the duration of the block, then restores them."""
+    """Sets Paddle ``flags`` (process-wide) for the duration of the block, then restores them.
+
+    Blocks in different threads run one after another, so each sees its own flags and the values saved
+    before the first are the ones restored after the last.
+    """
     if not flags:
         yield
         return
     import paddle
 
-    saved = paddle.get_flags(list(flags))
-    paddle.set_flags(flags)
-    try:
-        yield
-    finally:
-        paddle.set_flags(saved)
+    with _FLAGS_LOCK:
+        saved = paddle.get_flags(list(flags))
+        paddle.set_flags(flags)
+        try:
+            yield
+        finally:
+            paddle.set_flags(saved)
 
 
 def _settings(options: RuntimeOptions, onednn: bool) -> str:
