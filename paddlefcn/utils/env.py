@@ -9,20 +9,41 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Optional
 
 from paddlefcn.errors import PaddleFCNError
 
-# Importing Paddle sets OMP_NUM_THREADS to 1 when it is unset, so the user's value is read now, before
-# paddlefcn imports Paddle (paddlefcn/__init__.py imports this module first). If Paddle was imported
-# earlier, a value of 1 may be Paddle's own and counts as unset.
-_PADDLE_FIRST = "paddle" in sys.modules
-_OMP_AT_START = os.environ.get("OMP_NUM_THREADS", "")
+
+def _environ_at_exec(name: str) -> Optional[str]:
+    """``name`` in the environment the process was started with (Linux), ``""`` if absent, ``None`` if unknown."""
+    try:
+        entries = Path("/proc/self/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    prefix = f"{name}=".encode()
+    return next((entry[len(prefix) :].decode(errors="replace") for entry in entries if entry.startswith(prefix)), "")
+
+
+def _users_omp_num_threads() -> str:
+    """``OMP_NUM_THREADS`` as the user set it.
+
+    Importing Paddle sets it to 1 when it is unset, so it is read before paddlefcn imports Paddle
+    (paddlefcn/__init__.py imports this module first). If Paddle was imported earlier, a 1 counts only if
+    the process was started with it.
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if value == "1" and "paddle" in sys.modules and _environ_at_exec("OMP_NUM_THREADS") != "1":
+        return ""
+    return value
+
+
+_OMP_AT_START = _users_omp_num_threads()
 
 
 def requested_threads() -> Optional[int]:
-    """The thread count the user set in ``OMP_NUM_THREADS`` before Paddle's import, else ``None``."""
-    if not _OMP_AT_START.isdigit() or int(_OMP_AT_START) < 1 or (_PADDLE_FIRST and _OMP_AT_START == "1"):
+    """The thread count the user set in ``OMP_NUM_THREADS`` (not Paddle's import), else ``None``."""
+    if not _OMP_AT_START.isdigit() or int(_OMP_AT_START) < 1:
         return None
     return int(_OMP_AT_START)
 
