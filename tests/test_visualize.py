@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from paddlefcn.data.io import write_image, write_label
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.visualize import colorize, default_palette, overlay, save_image, save_mask_png
+from paddlefcn.utils.visualize import colorize, default_palette, overlay, save_mask_png
 
 PALETTE = [(10, 20, 30), (200, 0, 0), (0, 0, 250)]
 
@@ -58,16 +59,44 @@ def test_overlay_blends_and_leaves_ignored_pixels_alone():
 
 
 @pytest.mark.parametrize(("name", "fmt"), [("a.png", "PNG"), ("b.jpg", "JPEG")])
-def test_save_image_writes_the_format_of_the_extension(tmp_path, name, fmt):
+def test_write_image_writes_the_format_of_the_extension(tmp_path, name, fmt):
     rgb = np.zeros((16, 24, 3), dtype=np.uint8)
     rgb[..., 0] = np.arange(24) * 10  # a smooth ramp, which JPEG keeps closely
     rgb[..., 2] = 90
-    save_image(tmp_path / name, rgb)
+    write_image(tmp_path / name, rgb)
     image = Image.open(tmp_path / name)
     assert image.format == fmt and image.mode == "RGB" and image.size == (24, 16)
     assert np.abs(np.asarray(image).astype(int) - rgb).max() <= (0 if fmt == "PNG" else 8)
 
 
-def test_save_image_with_an_unknown_extension_is_a_user_error(tmp_path):
-    with pytest.raises(PaddleFCNError, match="unknown extension '.xyz'"):
-        save_image(tmp_path / "c.xyz", np.zeros((2, 2, 3), dtype=np.uint8))
+def test_write_image_with_an_unknown_extension_or_a_wrong_array_is_a_user_error(tmp_path):
+    with pytest.raises(PaddleFCNError, match=r"c\.xyz: cannot write an image with extension '\.xyz'"):
+        write_image(tmp_path / "c.xyz", np.zeros((2, 2, 3), dtype=np.uint8))
+    with pytest.raises(PaddleFCNError, match=r"d\.png: expected an \[H, W, 3\] uint8 image, got \(2, 2\) uint8"):
+        write_image(tmp_path / "d.png", np.zeros((2, 2), dtype=np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_label_png_keeps_indices_and_uses_the_voc_colours_after_the_palette(tmp_path):
+    label = np.array([[0, 1, 2], [3, 255, 1]], dtype=np.int64)
+    write_label(tmp_path / "l.png", label, PALETTE[:2])
+    image = Image.open(tmp_path / "l.png")
+    assert image.mode == "P"
+    np.testing.assert_array_equal(np.asarray(image), label)
+    colours = np.asarray(image.getpalette()).reshape(-1, 3)
+    assert colours[:2].tolist() == [list(c) for c in PALETTE[:2]]
+    assert colours[2:].tolist() == default_palette(256)[2:].tolist()  # 255 keeps VOC's void colour
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        (np.zeros((2, 2), dtype=np.float32), r"bad\.png: a label map must be a 2-D integer array"),
+        (np.zeros((2, 2, 1), dtype=np.uint8), r"bad\.png: a label map must be a 2-D integer array"),
+        (np.array([[0, 256]]), r"bad\.png: label values must be in 0\.\.255 .*got \[0, 256\]"),
+    ],
+)
+def test_writing_a_label_that_is_not_a_byte_map_names_the_file(tmp_path, label, message):
+    with pytest.raises(PaddleFCNError, match=message):
+        write_label(tmp_path / "bad.png", label)
+    assert list(tmp_path.iterdir()) == []

@@ -142,31 +142,50 @@ def voc_palette(n: int = 256) -> list[list[int]]:
     return palette
 
 
+def palette_table(palette: Optional[Sequence[Sequence[int]]] = None) -> np.ndarray:
+    """A ``[256, 3]`` uint8 colour table: ``palette`` for the first indices, the VOC colour map for the rest."""
+    table = np.asarray(voc_palette(256), dtype=np.uint8)
+    if palette is not None:
+        colours = np.asarray(palette, dtype=np.int64).reshape(-1, 3)
+        if len(colours) > 256 or colours.min(initial=0) < 0 or colours.max(initial=0) > 255:
+            raise PaddleFCNError("a palette holds at most 256 RGB colours with values in [0, 255]")
+        table[: len(colours)] = colours
+    return table
+
+
 def write_label(path: str | os.PathLike, label: np.ndarray, palette: Optional[Sequence[Sequence[int]]] = None) -> None:
-    """Writes a label map (values 0-255) as a palette PNG, atomically.
+    """Writes a label map as a palette PNG whose pixel values are the class indices, atomically.
 
     Args:
         path: Destination ``.png``.
-        label: HW integer class indices.
-        palette: Colours of the first indices; the rest follow the VOC colour map.
+        label: HW integer class indices in 0..255.
+        palette: Colours of the first indices; the rest follow the VOC colour map (``palette_table``).
     """
+    label = np.asarray(label)
+    if label.ndim != 2 or not np.issubdtype(label.dtype, np.integer):
+        raise PaddleFCNError(f"{path}: a label map must be a 2-D integer array, got {label.shape} {label.dtype}")
     if label.size and (label.min() < 0 or label.max() > 255):
-        raise PaddleFCNError(f"{path}: label values must be in 0..255 to write a palette PNG")
-    colours = voc_palette(256)
-    colours[: len(palette or ())] = [list(c) for c in palette or ()]
+        raise PaddleFCNError(
+            f"{path}: label values must be in 0..255 to write a palette PNG, got [{label.min()}, {label.max()}]"
+        )
     image = Image.fromarray(label.astype(np.uint8))
-    image.putpalette([v for c in colours for v in c])
+    image.putpalette(palette_table(palette).ravel().tolist())
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 95) -> None:
-    """Writes an HWC RGB uint8 image atomically; the format follows the extension of ``path``."""
-    ext = os.path.splitext(str(path))[1].lower() or ".png"
+    """Writes an HWC RGB uint8 image atomically, in the format of the extension of ``path`` (JPEG at ``quality``)."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise PaddleFCNError(f"{path}: expected an [H, W, 3] uint8 image, got {image.shape} {image.dtype}")
+    ext = os.path.splitext(str(path))[1].lower()
+    if not ext or not cv2.haveImageWriter(f"image{ext}"):
+        raise PaddleFCNError(f"{path}: cannot write an image with extension '{ext}' (use .png or .jpg)")
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
     ok, encoded = cv2.imencode(ext, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params)
     if not ok:
-        raise PaddleFCNError(f"{path}: cannot encode image")
+        raise PaddleFCNError(f"{path}: cannot encode the image as {ext}")
     with atomic_path(path) as tmp:
         encoded.tofile(tmp)
 

@@ -11,11 +11,8 @@ from pathlib import Path
 from typing import Sequence, Union
 
 import numpy as np
-from PIL import Image
 
-from paddlefcn.data.io import voc_palette
-from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.io import atomic_path
+from paddlefcn.data.io import palette_table, voc_palette, write_image, write_label
 
 Palette = Union[np.ndarray, Sequence[Sequence[int]]]
 IGNORE_COLOR = (255, 255, 255)
@@ -28,11 +25,7 @@ def default_palette(num_colors: int = 256) -> np.ndarray:
 
 def color_table(palette: Palette, ignore_index: int = 255) -> np.ndarray:
     """A full 256-entry colour table: ``palette`` first, white at ``ignore_index``, VOC colours elsewhere."""
-    colors = np.asarray(palette, dtype=np.int64).reshape(-1, 3)
-    if len(colors) > 256 or colors.min(initial=0) < 0 or colors.max(initial=0) > 255:
-        raise ValueError("a palette holds at most 256 RGB colours with values in [0, 255]")
-    table = default_palette(256)
-    table[: len(colors)] = colors
+    table = palette_table(palette)
     if 0 <= ignore_index < 256:
         table[ignore_index] = IGNORE_COLOR
     return table
@@ -70,26 +63,8 @@ def overlay(
 
 
 def save_mask_png(path: str | os.PathLike, mask: np.ndarray, palette: Palette, ignore_index: int = 255) -> None:
-    """Writes a palette ("P" mode) PNG whose pixel values are the class indices (atomically)."""
-    indices = _as_indices(mask)
-    image = Image.frombytes("P", (indices.shape[1], indices.shape[0]), np.ascontiguousarray(indices).tobytes())
-    image.putpalette(color_table(palette, ignore_index).ravel().tolist())
-    with atomic_path(path) as tmp:
-        image.save(tmp, format="PNG")
-
-
-def save_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
-    """Writes an RGB ``[H, W, 3]`` uint8 image in the format of the file extension (atomically)."""
-    suffix = Path(path).suffix.lower()
-    image_format = Image.registered_extensions().get(suffix)
-    if image_format is None:
-        raise PaddleFCNError(f"cannot write an image to {path}: unknown extension '{suffix}' (use .png or .jpg)")
-    array = np.asarray(rgb)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        raise ValueError(f"expected an [H, W, 3] uint8 image, got {array.shape} {array.dtype}")
-    options = {"quality": 95} if image_format == "JPEG" else {}
-    with atomic_path(path) as tmp:
-        Image.fromarray(array).save(tmp, format=image_format, **options)
+    """Writes a palette ("P" mode) PNG whose pixel values are the class indices (atomically), ignored pixels white."""
+    write_label(path, mask, color_table(palette, ignore_index))
 
 
 def _as_indices(mask: np.ndarray) -> np.ndarray:
@@ -118,5 +93,5 @@ def save_prediction(
     mask_file = Path(save_dir) / f"{stem}.png"
     save_mask_png(mask_file, mask, palette, ignore_index)
     blend = overlay(image_rgb, mask, palette, alpha, ignore_index)
-    save_image(Path(save_dir) / f"{stem}_overlay.jpg", blend)
+    write_image(Path(save_dir) / f"{stem}_overlay.jpg", blend)
     return mask_file
