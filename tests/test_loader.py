@@ -1,4 +1,4 @@
-"""Data loaders: batch shapes and dtypes, seeded shuffling per epoch, drop_last, worker processes."""
+"""Data loaders: batch shapes and dtypes, seeded shuffling per epoch, drop_last, worker processes, loading errors."""
 
 import numpy as np
 import paddle
@@ -7,6 +7,7 @@ from paddle.io import Dataset
 
 import paddlefcn
 from paddlefcn.data import SeededBatchSampler, build_dataloader
+from paddlefcn.data.io import DataError
 from paddlefcn.errors import PaddleFCNError
 
 
@@ -71,6 +72,41 @@ def test_worker_processes_give_the_same_batches():
     main = _order(build_dataloader(data, batch_size=2, shuffle=True, drop_last=False, seed=1))
     workers = _order(build_dataloader(data, batch_size=2, shuffle=True, drop_last=False, num_workers=2, seed=1))
     assert workers == main
+
+
+class Failing(Indexed):
+    """``Indexed``, except that sample 3 fails as ``failure`` says: ``data``, ``bug`` or ``size``."""
+
+    def __init__(self, n: int, failure: str) -> None:
+        super().__init__(n)
+        self.failure = failure
+
+    def __getitem__(self, i):
+        if i == 3 and self.failure == "data":
+            raise DataError("/data/img_3.jpg", "corrupt image", "cannot decode image")
+        if i == 3 and self.failure == "bug":
+            raise KeyError("no such key")
+        if i == 3 and self.failure == "size":
+            return np.zeros((3, 6, 5), np.float32), np.zeros((6, 5), np.int64)
+        return super().__getitem__(i)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+@pytest.mark.parametrize(
+    ("failure", "error", "message"),
+    [
+        ("data", PaddleFCNError, r"^/data/img_3\.jpg: cannot decode image$"),
+        ("bug", RuntimeError, r"(?s)loading a sample failed:\n.*KeyError: 'no such key'"),
+        ("size", PaddleFCNError, r"^batch_size: a batch holds images of different sizes \(4x5, 6x5\)"),
+    ],
+)
+def test_a_failing_sample_raises_in_the_main_process_instead_of_hanging(num_workers, failure, error, message):
+    data = Failing(6, failure)
+    batches = iter(build_dataloader(data, batch_size=2, shuffle=False, drop_last=False, num_workers=num_workers))
+    assert [int(v) for v in next(batches)[1][:, 0, 0].numpy()] == [0, 1]
+    with pytest.raises(error, match=message) as raised:
+        next(batches)
+    assert "\n" not in str(raised.value) or error is RuntimeError  # user errors stay one line
 
 
 def test_bad_loader_arguments():

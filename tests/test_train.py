@@ -1,6 +1,7 @@
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from visualdl import LogReader
 
 from paddlefcn import PaddleFCNError, load_config
+from paddlefcn.data.resumable import build_train_loader
 from paddlefcn.engine.checkpoint import CheckpointManager
 from paddlefcn.engine.hooks import Hook
 from paddlefcn.engine.runner import train
@@ -130,6 +132,69 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_auto_continues(tmp_path, tiny_conf
     assert resumed.completed and resumed.iter == 4
     fresh = run(tmp_path, "fresh", resume="auto")
     assert fresh.iter == 4
+
+
+def test_a_new_run_refuses_a_directory_with_checkpoints_of_an_earlier_one(tmp_path, tiny_config):
+    run(tmp_path, "run", ["train.iters=2"])
+    with pytest.raises(PaddleFCNError, match=r"holds checkpoints of an earlier run \(up to iter_2\).*--resume auto"):
+        run(tmp_path, "run", ["train.iters=2"])
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["iter_2", "latest"]
+
+
+def test_resuming_into_another_model_is_refused(tmp_path, tiny_config):
+    run(tmp_path, "run", ["train.iters=2"])
+    with pytest.raises(PaddleFCNError, match=r"iter_2/model.pdparams: \d+ weights do not belong to the model"):
+        run(tmp_path, "run", ["train.iters=4", "model.head.type=FCN16s"], resume="auto")
+
+
+class CorruptTrainingImages(Hook):
+    """Overwrites every training image with bytes that are not an image once ``iteration`` is done."""
+
+    def __init__(self, iteration, data_root):
+        self.iteration = iteration
+        self.data_root = data_root
+
+    def after_step(self, trainer):
+        if trainer.iter == self.iteration:
+            for path in self.data_root.glob("train-*/JPEGImages/*.jpg"):
+                path.write_bytes(b"not an image")
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_a_bad_file_mid_training_names_it_and_keeps_the_work_done(tmp_path, tiny_config, num_workers):
+    corrupt = CorruptTrainingImages(2, tmp_path / "synthetic")
+    overrides = ["train.iters=30", "train.save_interval=100", "train.eval_interval=100"]
+    overrides.append(f"data.num_workers={num_workers}")
+    with pytest.raises(PaddleFCNError, match=r"train_\d+\.jpg: cannot decode image"):
+        run(tmp_path, "run", overrides, extra_hooks=[corrupt])
+    latest = CheckpointManager(tmp_path / "run").latest()
+    assert latest is not None and json.loads((latest / "state.json").read_text())["iter"] >= 2
+
+
+class InterruptDuringLoss(paddle.nn.Layer):
+    """Cross-entropy that sends this process Ctrl-C (SIGINT) while computing the loss of step ``at``."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+        self.calls = 0
+
+    def forward(self, logits, labels):
+        self.calls += 1
+        if self.calls == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return paddle.nn.functional.cross_entropy(logits, labels[:, None], axis=1)
+
+
+def test_ctrl_c_during_a_step_stops_after_the_whole_step(tmp_path):
+    model = paddle.nn.Conv2D(3, 2, 1)
+    lr = paddle.optimizer.lr.PolynomialDecay(0.1, 10)
+    optimizer = paddle.optimizer.Momentum(lr, parameters=model.parameters())
+    samples = [(np.random.rand(3, 4, 4).astype("float32"), np.zeros((4, 4), dtype="int64"))] * 4
+    loader = build_train_loader(samples, batch_size=1)
+    trainer = Trainer(model, loader, InterruptDuringLoss(at=2), optimizer, lr, 5, [], logging.getLogger("sigint"))
+    assert trainer.run() is False
+    assert trainer.iter == 2 and lr.last_epoch == 2  # the interrupted step finished, weights and schedule agree
 
 
 class NanLoss(paddle.nn.Layer):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+import functools
+import traceback
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import paddle
 from paddle.io import BatchSampler, DataLoader, Dataset
+from paddle.io.dataloader.collate import default_collate_fn
 
 from paddlefcn.data.transforms import build_transforms
 from paddlefcn.errors import PaddleFCNError
@@ -110,4 +114,94 @@ def build_dataloader(
     if not isinstance(num_workers, int) or num_workers < 0:
         raise PaddleFCNError(f"num_workers must be an integer >= 0, got {num_workers!r}")
     sampler = SeededBatchSampler(dataset, batch_size, shuffle, drop_last, seed)
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, return_list=True)
+    return make_loader(dataset, sampler, num_workers, "batch_size")
+
+
+FAILURE_KEY = "load_failure"
+
+
+@dataclass
+class LoadFailure:
+    """Why a sample or batch could not be loaded; ``user_error`` marks a ``PaddleFCNError`` (bad data or config)."""
+
+    message: str
+    user_error: bool
+
+
+class ReportingDataset(Dataset):
+    """Returns a ``LoadFailure`` instead of raising, so the loader's thread or worker can pass it on."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self.dataset[key]
+        except PaddleFCNError as err:
+            return LoadFailure(str(err), user_error=True)
+        except Exception:  # any other failure in a loader thread would leave the main process waiting
+            return LoadFailure(traceback.format_exc(), user_error=False)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+
+def collate_or_report(samples: list[Any], batch_key: str) -> Any:
+    """Stacks ``(image, label)`` samples, or encodes the first ``LoadFailure`` as a ``{FAILURE_KEY: ...}`` batch.
+
+    Args:
+        samples: Items of a ``ReportingDataset``.
+        batch_key: The config key of the batch size, named when the images of a batch differ in size.
+    """
+    failure = next((sample for sample in samples if isinstance(sample, LoadFailure)), None)
+    sizes = sorted({tuple(np.shape(sample[0])[-2:]) for sample in samples}) if failure is None else []
+    if len(sizes) > 1:
+        shown = ", ".join(f"{h}x{w}" for h, w in sizes[:4])
+        failure = LoadFailure(
+            f"{batch_key}: a batch holds images of different sizes ({shown}); use a batch size of 1, or a Resize "
+            "or RandomPaddingCrop transform that gives every sample one size",
+            user_error=True,
+        )
+    if failure is None:
+        return default_collate_fn(samples)
+    return {
+        FAILURE_KEY: np.frombuffer(failure.message.encode(), dtype=np.uint8),
+        "user_error": np.array([failure.user_error]),
+    }
+
+
+class ReportingDataLoader(DataLoader):
+    """A ``paddle.io.DataLoader`` that raises a sample's loading error in the main process.
+
+    Paddle's loader hangs when a dataset raises in its loading thread (``num_workers: 0``) and cannot
+    rebuild exceptions that take several arguments from a worker; here the dataset returns the failure
+    instead, and iteration raises it: a ``PaddleFCNError`` with the original one-line message, or a
+    ``RuntimeError`` carrying the traceback of any other exception.
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        for batch in super().__iter__():
+            if isinstance(batch, dict) and FAILURE_KEY in batch:
+                message = bytes(np.asarray(batch[FAILURE_KEY]).tobytes()).decode(errors="replace")
+                if bool(np.asarray(batch["user_error"]).item()):
+                    raise PaddleFCNError(message)
+                raise RuntimeError(f"loading a sample failed:\n{message}")
+            yield batch
+
+
+def make_loader(dataset: Dataset, batch_sampler: BatchSampler, num_workers: int, batch_key: str) -> DataLoader:
+    """A ``ReportingDataLoader`` over ``dataset`` with ``batch_sampler``, yielding lists of tensors.
+
+    Args:
+        dataset: Yields ``(image, label)``; its errors are raised by the loader's iteration.
+        batch_sampler: Batches of dataset keys.
+        num_workers: Worker processes; 0 loads in a thread of the main process.
+        batch_key: The config key of the batch size, for the error on images of different sizes.
+    """
+    return ReportingDataLoader(
+        ReportingDataset(dataset),
+        batch_sampler=batch_sampler,
+        num_workers=num_workers,
+        collate_fn=functools.partial(collate_or_report, batch_key=batch_key),
+        return_list=True,
+    )

@@ -69,11 +69,11 @@ def build_train_loader(dataset: Dataset, batch_size: int, num_workers: int = 0, 
 
     With several ranks each gets its share of every epoch's seeded order (see ``SeededBatchSampler``).
     """
-    from paddlefcn.data.loader import SeededBatchSampler
+    from paddlefcn.data.loader import SeededBatchSampler, make_loader
 
     inner = SeededBatchSampler(dataset, batch_size, shuffle=True, drop_last=True, seed=seed)
     sampler = ResumableBatchSampler(inner)
-    return DataLoader(SeededSamples(dataset, seed), batch_sampler=sampler, num_workers=num_workers, return_list=True)
+    return make_loader(SeededSamples(dataset, seed), sampler, num_workers, "train.batch_size")
 
 
 def start_at(loader: DataLoader, epoch: int, batch: int) -> None:

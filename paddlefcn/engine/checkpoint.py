@@ -19,6 +19,7 @@ from typing import Any, Optional
 import paddle
 from paddle import nn
 
+from paddlefcn.engine.weights import load_model_weights
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
 
@@ -167,7 +168,7 @@ def load_checkpoint(
         if not (directory / name).is_file():
             raise PaddleFCNError(f"cannot resume from {directory}: {name} is missing (not a checkpoint directory?)")
     try:
-        unwrap(model).set_state_dict(paddle.load(str(directory / MODEL_FILE)))
+        load_model_weights(unwrap(model), directory / MODEL_FILE)  # exactly the model's keys and shapes
         optimizer.set_state_dict(local_optimizer_state(model, paddle.load(str(directory / OPTIM_FILE))))
         state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
         with open(directory / TRAINER_FILE, "rb") as f:
@@ -178,8 +179,18 @@ def load_checkpoint(
 
 
 def resolve_resume(save_dir: str | os.PathLike, resume: Optional[str]) -> Optional[Path]:
-    """The checkpoint to resume from: ``None``, ``"auto"`` (latest in ``save_dir``, if any) or a path."""
+    """The checkpoint to resume from: ``None``, ``"auto"`` (latest in ``save_dir``, if any) or a path.
+
+    Without ``resume``, ``save_dir`` must hold no checkpoints: a new run there would prune the old run's
+    newer checkpoints in favour of its own, and ``--resume auto`` would later pick up the old run.
+    """
     if resume is None:
+        earlier = CheckpointManager(save_dir).iteration_dirs()
+        if earlier:
+            raise PaddleFCNError(
+                f"{Path(save_dir) / CHECKPOINT_DIR} holds checkpoints of an earlier run (up to {earlier[-1].name}): "
+                "continue it with --resume auto, or train into another --save-dir"
+            )
         return None
     if resume == "auto":
         return CheckpointManager(save_dir).latest()

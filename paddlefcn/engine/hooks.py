@@ -40,7 +40,7 @@ class Hook:
         """Called with the metrics of each periodic evaluation."""
 
     def on_interrupt(self, trainer: Trainer) -> None:
-        """Called when training is stopped by Ctrl-C."""
+        """Called when training stops early: Ctrl-C, or a ``PaddleFCNError`` such as a bad data file."""
 
     def after_train(self, trainer: Trainer) -> None:
         """Called once after the last iteration."""
@@ -119,7 +119,7 @@ class LoggerHook(Hook):
         self.logger.info("eval at iter %d: %s", trainer.iter, shown)
 
     def on_interrupt(self, trainer: Trainer) -> None:
-        self.logger.info("interrupted after iteration %d", trainer.iter)
+        self.logger.info("stopped after iteration %d", trainer.iter)
 
 
 def _metric(value: Any) -> str:
@@ -189,8 +189,9 @@ class CheckpointHook(Hook):
     def _save(self, trainer: Trainer) -> Any:
         if self.saved_iter == trainer.iter:
             return self.manager.root / f"iter_{trainer.iter}"
-        self.saved_iter = trainer.iter
-        return self.manager.save(trainer.iter, trainer.model, trainer.optimizer, *trainer.checkpoint_state())
+        path = self.manager.save(trainer.iter, trainer.model, trainer.optimizer, *trainer.checkpoint_state())
+        self.saved_iter = trainer.iter  # only once written: an interrupted save is redone by on_interrupt
+        return path
 
     def state_dict(self) -> dict:
         return {"best_miou": self.best_miou if math.isfinite(self.best_miou) else None, "best_iter": self.best_iter}

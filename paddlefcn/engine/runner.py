@@ -15,6 +15,7 @@ from paddle.io import DataLoader, Subset
 
 from paddlefcn.config import dump_config, require
 from paddlefcn.data import build_dataset
+from paddlefcn.data.loader import make_loader
 from paddlefcn.data.resumable import build_train_loader
 from paddlefcn.engine.checkpoint import CheckpointManager, load_checkpoint, resolve_resume
 from paddlefcn.engine.hooks import CheckpointHook, EvalHook, Hook, LoggerHook, VisualDLHook
@@ -80,7 +81,7 @@ def build_val_loader(dataset_cfg: dict, batch_size: int, num_workers: int) -> tu
     world, rank = dist.get_world_size(), dist.get_rank()
     shard = dataset if world == 1 else Subset(dataset, list(range(rank, len(dataset), world)))
     sampler = paddle.io.BatchSampler(shard, batch_size=batch_size, shuffle=False, drop_last=False)
-    return dataset, DataLoader(shard, batch_sampler=sampler, num_workers=num_workers, return_list=True)
+    return dataset, make_loader(shard, sampler, num_workers, "eval.batch_size")
 
 
 def train(

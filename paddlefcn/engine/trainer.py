@@ -17,6 +17,7 @@ from paddle import nn
 from paddlefcn.data.resumable import start_at
 from paddlefcn.engine.hooks import Hook
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.interrupts import interrupts_deferred
 
 
 class Trainer:
@@ -71,7 +72,11 @@ class Trainer:
         self.last_metrics: Optional[dict] = None
 
     def run(self) -> bool:
-        """Trains up to ``total_iters``; returns ``False`` if stopped by Ctrl-C (after saving)."""
+        """Trains up to ``total_iters``; returns ``False`` if stopped by Ctrl-C.
+
+        On Ctrl-C, or a ``PaddleFCNError`` (bad data, diverged loss), the hooks' ``on_interrupt`` saves the
+        last whole step before returning or re-raising.
+        """
         self.model.train()
         if self.amp is not None and not self.amp_effective():
             self.logger.warning(
@@ -88,14 +93,18 @@ class Trainer:
                 start = time.perf_counter()
                 images, labels = next(batches)[:2]
                 data_time = time.perf_counter() - start
-                loss = self.step(images, labels)
-                self.iter += 1
+                with interrupts_deferred():  # a checkpoint then holds whole steps only
+                    loss = self.step(images, labels)
+                    self.iter += 1
                 self.outputs = {"loss": loss, "data_time": data_time, "step_time": time.perf_counter() - start}
                 for hook in self.hooks:
                     hook.after_step(self)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, PaddleFCNError) as stop:
+            # Between steps the state is whole (a skipped step leaves the weights alone), so it is saved.
             for hook in self.hooks:
                 hook.on_interrupt(self)
+            if isinstance(stop, PaddleFCNError):
+                raise
             return False
         for hook in self.hooks:
             hook.after_train(self)
