@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 from pathlib import Path
@@ -53,7 +54,7 @@ SCHEMA: dict[str, Any] = {
     "data": {"train": ANY, "val": ANY, "test": ANY, "num_workers": ANY},
     "eval": {"mode": ANY, "crop_size": ANY, "stride": ANY, "flip": ANY, "scales": ANY, "batch_size": ANY},
     "export": {"output_op": ANY, "input_shape": ANY, "resize": ANY},
-    "runtime": {"cpu_threads": ANY, "onednn": ANY},
+    "runtime": {"cpu_threads": ANY},
 }
 
 
@@ -195,6 +196,26 @@ def dump_config(cfg: dict, path: str | os.PathLike) -> None:
 def dump_yaml(cfg: dict) -> str:
     """The config as YAML text, keys in their original order."""
     return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None, allow_unicode=True)
+
+
+def check_int(value: Any, key: str, minimum: int = 1) -> int:
+    """``value`` if it is an integer of at least ``minimum``; otherwise raises naming ``key``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise PaddleFCNError(f"{key} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def check_number(value: Any, key: str, positive: bool = False) -> float:
+    """``value`` as a float if it is a finite number (above 0 if ``positive``); otherwise raises naming ``key``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or positive
+        and value <= 0
+    ):
+        raise PaddleFCNError(f"{key} must be a {'positive ' if positive else ''}number, got {value!r}")
+    return float(value)
 
 
 def require(cfg: dict, dotted: str, source: str = "config") -> Any:

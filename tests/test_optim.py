@@ -36,7 +36,7 @@ def test_bad_schedules_are_named():
         build_lr_scheduler({"type": "step"}, 10)
     with pytest.raises(PaddleFCNError, match=r"lr.warmup_iters must be in \[0, train.iters=10\), got 10"):
         build_lr_scheduler({"warmup_iters": 10}, 10)
-    with pytest.raises(PaddleFCNError, match="lr.base must be positive"):
+    with pytest.raises(PaddleFCNError, match="lr.base must be a positive number, got 0"):
         build_lr_scheduler({"base": 0}, 10)
 
 

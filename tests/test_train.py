@@ -1,6 +1,7 @@
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,6 +133,39 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_auto_continues(tmp_path, tiny_conf
     assert resumed.completed and resumed.iter == 4
     fresh = run(tmp_path, "fresh", resume="auto")
     assert fresh.iter == 4
+
+
+def test_train_seed_from_the_config_is_used_and_recorded(tmp_path, tiny_config):
+    by_config, by_argument = RecordLoss(), RecordLoss()
+    run(tmp_path, "config", ["train.iters=2", "train.seed=3"], extra_hooks=[by_config])
+    run(tmp_path, "argument", ["train.iters=2"], seed=3, extra_hooks=[by_argument])
+    assert by_config.losses == pytest.approx(by_argument.losses, rel=1e-6)
+    for name in ("config", "argument"):
+        recorded = load_config(tmp_path / name / "config.yml")["train"]
+        assert (recorded["seed"], recorded["amp"]) == (3, False)
+    default = RecordLoss()
+    run(tmp_path, "default", ["train.iters=2"], extra_hooks=[default])
+    assert default.losses != pytest.approx(by_config.losses, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.max_bad_steps=0", "train.max_bad_steps must be an integer >= 1, got 0"),
+        ("train.vis_images='4'", "train.vis_images must be an integer >= 0, got '4'"),
+        ("train.seed=-1", "train.seed must be an integer >= 0, got -1"),
+        ("train.amp=1", "train.amp must be true or false, got 1"),
+        ("data.num_workers=two", "data.num_workers must be an integer >= 0, got 'two'"),
+        ("eval.batch_size=0", "eval.batch_size must be an integer >= 1, got 0"),
+        ("lr.base=null", "lr.base must be a positive number, got None"),
+        ("lr.warmup_iters=1.5", "lr.warmup_iters must be an integer >= 0, got 1.5"),
+        ("optimizer.grad_clip=0", "optimizer.grad_clip must be a positive number, got 0"),
+    ],
+)
+def test_bad_training_values_name_their_key(tmp_path, tiny_config, override, message):
+    with pytest.raises(PaddleFCNError, match=re.escape(message)):
+        run(tmp_path, "run", [override])
+    assert not (tmp_path / "run" / "checkpoints").exists()
 
 
 def test_a_new_run_refuses_a_directory_with_checkpoints_of_an_earlier_one(tmp_path, tiny_config):

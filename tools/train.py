@@ -46,8 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-dir", help="run directory (default: output/<config name>)")
     parser.add_argument("--resume", help="'auto' (latest checkpoint in --save-dir) or a checkpoint directory")
     parser.add_argument("--iters", type=int, help="override train.iters")
-    parser.add_argument("--amp", action="store_true", help="mixed precision (float16 on GPU, bfloat16 on CPU)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    amp_help = "mixed precision: float16 on GPU, bfloat16 on CPU (default train.amp)"
+    parser.add_argument("--amp", action="store_true", default=None, help=amp_help)
+    parser.add_argument("--seed", type=int, help="random seed (default train.seed, else 0)")
     return parser
 
 

@@ -8,7 +8,7 @@ import sys
 import paddle.distributed as dist
 
 from paddlefcn.cli import base_parser, load_tool_config, run_tool
-from paddlefcn.config import require
+from paddlefcn.config import check_int, require
 from paddlefcn.data import dataset_meta
 from paddlefcn.engine.evaluator import evaluate
 from paddlefcn.engine.inference import add_inference_arguments, inference_options
@@ -23,15 +23,14 @@ def main(args: argparse.Namespace) -> int:
     setup_runtime(cfg)
     eval_cfg = cfg.get("eval", {})
     options = inference_options(eval_cfg, args)
-    batch_size = eval_cfg.get("batch_size", 1)
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise PaddleFCNError(f"eval.batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = check_int(eval_cfg.get("batch_size", 1), "eval.batch_size")
     val_cfg = require(cfg, "data.val")
     meta = dataset_meta(val_cfg)
     model = load_trained_model(require(cfg, "model"), args.weights)
     if model.num_classes != meta.num_classes:
         raise PaddleFCNError(f"model.num_classes is {model.num_classes} but data.val has {meta.num_classes} classes")
-    _, loader = build_val_loader(val_cfg, batch_size, int(cfg["data"].get("num_workers", 0)))
+    num_workers = check_int(cfg["data"].get("num_workers", 0), "data.num_workers", minimum=0)
+    _, loader = build_val_loader(val_cfg, batch_size, num_workers)
     metrics = evaluate(model, loader, meta.num_classes, meta.ignore_index, **options)
     if dist.get_rank() == 0:
         print(format_table(metrics, meta.class_names))

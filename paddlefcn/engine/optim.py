@@ -8,6 +8,7 @@ import paddle
 from paddle import nn
 from paddle.optimizer.lr import LinearWarmup, LRScheduler, PolynomialDecay
 
+from paddlefcn.config import check_int, check_number
 from paddlefcn.errors import PaddleFCNError
 
 # Parameter-name fragments of normalisation layers (paddle names BatchNorm weights "batch_norm2d_0.w_0").
@@ -22,19 +23,18 @@ def build_lr_scheduler(lr_cfg: dict, total_iters: int) -> LRScheduler:
     """
     cfg = dict(lr_cfg or {})
     kind = cfg.get("type", "poly")
-    base = float(cfg.get("base", 0.01))
-    end = float(cfg.get("end", 0.0))
-    warmup = int(cfg.get("warmup_iters", 0))
-    if base <= 0:
-        raise PaddleFCNError(f"lr.base must be positive, got {base}")
+    base = check_number(cfg.get("base", 0.01), "lr.base", positive=True)
+    end = check_number(cfg.get("end", 0.0), "lr.end")
+    power = check_number(cfg.get("power", 0.9), "lr.power")
+    warmup = check_int(cfg.get("warmup_iters", 0), "lr.warmup_iters", minimum=0)
     if not 0 <= warmup < total_iters:
         raise PaddleFCNError(f"lr.warmup_iters must be in [0, train.iters={total_iters}), got {warmup}")
     if kind != "poly":
         raise PaddleFCNError(f"unknown lr.type '{kind}' (known: poly)")
-    schedule = PolynomialDecay(base, total_iters - warmup, end_lr=end, power=float(cfg.get("power", 0.9)))
+    schedule = PolynomialDecay(base, total_iters - warmup, end_lr=end, power=power)
     if warmup == 0:
         return schedule
-    return LinearWarmup(schedule, warmup, float(cfg.get("warmup_start", base / 10)), base)
+    return LinearWarmup(schedule, warmup, check_number(cfg.get("warmup_start", base / 10), "lr.warmup_start"), base)
 
 
 def split_decay(model: nn.Layer, no_decay: Optional[list[str]]) -> tuple[list, list]:
@@ -75,10 +75,12 @@ def build_optimizer(model: nn.Layer, opt_cfg: dict, lr: LRScheduler) -> paddle.o
     if plain:
         groups.append({"params": plain, "weight_decay": 0.0})
     clip = cfg.get("grad_clip")
+    if clip is not None:
+        check_number(clip, "optimizer.grad_clip", positive=True)
     return paddle.optimizer.Momentum(
         learning_rate=lr,
-        momentum=float(cfg.get("momentum", 0.9)),
+        momentum=check_number(cfg.get("momentum", 0.9), "optimizer.momentum"),
         parameters=groups,
         use_nesterov=bool(cfg.get("nesterov", False)),
-        grad_clip=nn.ClipGradByGlobalNorm(float(clip)) if clip else None,
+        grad_clip=nn.ClipGradByGlobalNorm(float(clip)) if clip is not None else None,
     )

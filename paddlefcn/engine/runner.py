@@ -13,7 +13,7 @@ import paddle
 import paddle.distributed as dist
 from paddle.io import DataLoader, Subset
 
-from paddlefcn.config import dump_config, require
+from paddlefcn.config import check_int, dump_config, require
 from paddlefcn.data import build_dataset
 from paddlefcn.data.loader import make_loader
 from paddlefcn.data.resumable import build_train_loader
@@ -38,6 +38,8 @@ TRAIN_DEFAULTS = {
     "max_bad_steps": 5,
     "vis_images": 4,
     "sync_bn": True,
+    "seed": 0,
+    "amp": False,
 }
 
 
@@ -45,9 +47,13 @@ def train_settings(cfg: dict) -> dict:
     """The ``train`` section with defaults filled in and checked."""
     settings = {**TRAIN_DEFAULTS, **cfg.get("train", {})}
     for key in ("iters", "batch_size", "eval_interval", "save_interval", "keep_checkpoints", "log_interval"):
-        value = settings[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise PaddleFCNError(f"train.{key} must be a positive integer, got {value!r}")
+        check_int(settings[key], f"train.{key}")
+    check_int(settings["max_bad_steps"], "train.max_bad_steps")
+    check_int(settings["vis_images"], "train.vis_images", minimum=0)
+    check_int(settings["seed"], "train.seed", minimum=0)
+    for key in ("amp", "sync_bn"):
+        if not isinstance(settings[key], bool):
+            raise PaddleFCNError(f"train.{key} must be true or false, got {settings[key]!r}")
     return settings
 
 
@@ -88,8 +94,8 @@ def train(
     cfg: dict,
     save_dir: str | os.PathLike,
     resume: Optional[str] = None,
-    amp: bool = False,
-    seed: int = 0,
+    amp: Optional[bool] = None,
+    seed: Optional[int] = None,
     logger: Optional[logging.Logger] = None,
     extra_hooks: Sequence[Hook] = (),
 ) -> Trainer:
@@ -99,8 +105,8 @@ def train(
         cfg: A loaded config (``load_config``).
         save_dir: Run directory: ``config.yml``, ``train.log``, ``vdl/``, ``checkpoints/``, ``best/``.
         resume: ``None``, ``"auto"`` (latest checkpoint in ``save_dir``, if any) or a checkpoint directory.
-        amp: Mixed precision: float16 with loss scaling on GPU, bfloat16 on CPU.
-        seed: Seed of initialisation, shuffling and augmentation.
+        amp: Mixed precision (float16 with loss scaling on GPU, bfloat16 on CPU); default ``train.amp``.
+        seed: Seed of initialisation, shuffling and augmentation; default ``train.seed``.
         logger: Defaults to the run logger (stdout + ``train.log``).
         extra_hooks: Called after the built-in hooks, on every rank.
 
@@ -112,18 +118,20 @@ def train(
     save_dir = Path(save_dir)
     rank0 = dist.get_rank() == 0
     logger = logger or setup_logger(str(save_dir))
-    settings = train_settings(cfg)
+    given = {key: value for key, value in (("amp", amp), ("seed", seed)) if value is not None}
+    settings = train_settings({**cfg, "train": {**cfg.get("train", {}), **given}})
+    seed = settings["seed"]
+    cfg = {**cfg, "train": {**cfg.get("train", {}), "seed": seed, "amp": settings["amp"]}}  # for config.yml
     seed_everything(seed)
 
     data_cfg = require(cfg, "data")
-    num_workers = int(data_cfg.get("num_workers", 0))
+    num_workers = check_int(data_cfg.get("num_workers", 0), "data.num_workers", minimum=0)
     train_set = build_dataset(require(cfg, "data.train"))
     train_loader = build_train_loader(train_set, settings["batch_size"], num_workers, seed)
-    val_set, val_loader = build_val_loader(
-        require(cfg, "data.val"), cfg.get("eval", {}).get("batch_size", 1), num_workers
-    )
+    eval_batch = check_int(cfg.get("eval", {}).get("batch_size", 1), "eval.batch_size")
+    val_set, val_loader = build_val_loader(require(cfg, "data.val"), eval_batch, num_workers)
     model_cfg = require(cfg, "model")
-    if model_cfg["num_classes"] != train_set.num_classes:
+    if require(cfg, "model.num_classes") != train_set.num_classes:
         raise PaddleFCNError(
             f"model.num_classes is {model_cfg['num_classes']} but the training set has {train_set.num_classes} classes"
         )
@@ -151,7 +159,7 @@ def train(
         settings["iters"],
         [*hooks, *extra_hooks],
         logger,
-        amp=("float16" if gpu else "bfloat16") if amp else None,
+        amp=("float16" if gpu else "bfloat16") if settings["amp"] else None,
         max_bad_steps=settings["max_bad_steps"],
         images_per_step=settings["batch_size"] * world,
     )
