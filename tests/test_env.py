@@ -34,3 +34,11 @@ def test_the_users_omp_num_threads_is_kept():
     assert probe("1") == ["1", "1", "1"]
     assert probe("3") == ["3", "3", "3"]
     assert probe("1", first="paddle, paddlefcn") == ["1", "1", "1"]  # Paddle imported first: the 1 is still the user's
+
+
+def test_more_processes_than_cores_get_one_thread_each():
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    code = "from paddlefcn.utils.env import configure_cpu; print(configure_cpu(ranks_per_machine=64))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1"]

@@ -82,6 +82,16 @@ def test_final_upsampler_overrides_apply_only_to_the_last_upsampler():
     assert model.head.final_upsampler.scheme == "2x/2x"
 
 
+def test_final_upsampler_naming_the_default_type_still_inherits_the_upsampler_settings():
+    head = {
+        "type": "FCN32s",
+        "upsampler": {"scheme": "2x/2x", "init": "nearest"},
+        "final_upsampler": {"type": "TransposedConv", "learnable": False},
+    }
+    final = build_model({"num_classes": 3, "backbone": backbone_cfg("ResNet34"), "head": head}).head.final_upsampler
+    assert (final.scheme, final.init, final.deconv.weight.stop_gradient) == ("2x/2x", "nearest", True)
+
+
 def test_final_upsampler_of_another_type_replaces_the_upsampler_settings():
     head = {
         "type": "FCN16s",

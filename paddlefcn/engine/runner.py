@@ -77,7 +77,8 @@ def setup_runtime(cfg: dict) -> int:
     """Joins the data-parallel group if launched with several ranks and sets CPU threads; returns the world size."""
     world = init_distributed()
     if not on_gpu():
-        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"), ranks_per_machine=world)
+        local = int(os.environ.get("PADDLE_LOCAL_SIZE", world))  # set by paddle.distributed.launch
+        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"), ranks_per_machine=local)
     return world
 
 

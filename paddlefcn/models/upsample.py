@@ -108,6 +108,9 @@ class Interpolate(nn.Layer):
         return f"factor={self.factor}"
 
 
+DEFAULT_UPSAMPLER = "TransposedConv"
+
+
 def build_upsampler(cfg: dict, channels: int, factor: int) -> nn.Layer:
-    """Builds an upsampler from its config; ``type`` defaults to ``TransposedConv``."""
-    return UPSAMPLERS.build({"type": "TransposedConv", **cfg}, channels=channels, factor=factor)
+    """Builds an upsampler from its config; ``type`` defaults to ``DEFAULT_UPSAMPLER``."""
+    return UPSAMPLERS.build({"type": DEFAULT_UPSAMPLER, **cfg}, channels=channels, factor=factor)

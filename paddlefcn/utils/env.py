@@ -61,14 +61,14 @@ def configure_cpu(threads: Optional[int] = None, ranks_per_machine: int = 1) -> 
 
     Args:
         threads: Threads per process; by default ``OMP_NUM_THREADS`` if the user set it (see
-            ``requested_threads``), else the available cores shared evenly between the processes of this machine.
+            ``requested_threads``), else the available cores shared evenly between the processes of this machine
+            (at least one each).
         ranks_per_machine: Processes that share the machine's cores (data-parallel ranks on CPU).
     """
     if threads is None:
-        threads = requested_threads() or available_cores() // max(1, ranks_per_machine)
+        threads = requested_threads() or max(1, available_cores() // max(1, ranks_per_machine))
     if not isinstance(threads, int) or threads < 1:
         raise PaddleFCNError(f"runtime.cpu_threads must be a positive integer, got {threads!r}")
-    threads = max(1, threads)
     import paddle
 
     os.environ["OMP_NUM_THREADS"] = str(threads)

@@ -9,7 +9,7 @@ from paddle import nn
 
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.models.backbones.base import FeatureSpec
-from paddlefcn.models.upsample import build_upsampler
+from paddlefcn.models.upsample import DEFAULT_UPSAMPLER, build_upsampler
 from paddlefcn.registry import HEADS
 
 
@@ -50,9 +50,9 @@ class FCNHead(nn.Layer):
         self.scores = nn.LayerList(
             [nn.Conv2D(by_stride[s][1].channels, num_classes, 1, weight_attr=zero, bias_attr=zero) for s in skips]
         )
-        upsampler = dict(upsampler or {})
+        upsampler = {"type": DEFAULT_UPSAMPLER, **(upsampler or {})}
         final = dict(final_upsampler or {})
-        if final.get("type", upsampler.get("type")) == upsampler.get("type"):
+        if final.get("type", upsampler["type"]) == upsampler["type"]:
             final = {**upsampler, **final}
         factors = [a // b for a, b in zip(skips, skips[1:])]
         self.upsamplers = nn.LayerList([build_upsampler(upsampler, num_classes, f) for f in factors])
