@@ -15,7 +15,7 @@ from PIL import Image
 import paddlefcn
 import paddlefcn.data
 from paddlefcn import DATASETS
-from paddlefcn.data import DataError, dataset_meta, read_image, read_label, voc_palette
+from paddlefcn.data import DataError, build_dataset, dataset_meta, read_image, read_label, voc_palette
 from paddlefcn.data.datasets import VOC, FileList, SyntheticShapes, VOCAug
 from paddlefcn.data.datasets.synthetic import CLASS_NAMES, render_shapes
 from paddlefcn.data.io import BAD_VALUE, CORRUPT, EMPTY_LIST, MISSING, SIZE_MISMATCH
@@ -123,6 +123,20 @@ def test_read_label_unknown_colour(tmp_path):
 def test_voc_palette_first_colours():
     assert voc_palette(4) == [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0]]
     assert voc_palette(256)[255] == [224, 224, 192]
+
+
+def test_padding_crop_fills_labels_with_the_datasets_ignore_index(tmp_path):
+    save_image(tmp_path / "i.png", np.zeros((4, 5, 3), np.uint8))
+    save_palette_png(tmp_path / "l.png", np.ones((4, 5), np.uint8))
+    (tmp_path / "list.txt").write_text("i.png l.png\n")
+    crop = {"type": "RandomPaddingCrop", "crop_size": [8, 8]}
+    cfg = {"type": "FileList", "root": str(tmp_path), "file_list": "list.txt", "num_classes": 5, "ignore_index": 100}
+    _, label = build_dataset({**cfg, "transforms": [crop]})[0]
+    assert label.shape == (8, 8) and sorted(np.unique(label)) == [1, 100]
+    with pytest.raises(
+        PaddleFCNError, match="RandomPaddingCrop: ignore_index 255 differs from the dataset's ignore_index 100"
+    ):
+        build_dataset({**cfg, "transforms": [{**crop, "ignore_index": 255}]})
 
 
 # --- Bad inputs: one line naming the file and the problem ----------------------------------------------

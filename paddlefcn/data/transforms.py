@@ -13,6 +13,7 @@ from typing import Callable, Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from paddlefcn.data.meta import IGNORE_INDEX
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.registry import TRANSFORMS
 
@@ -43,6 +44,22 @@ class Compose:
 
     def __repr__(self) -> str:
         return f"Compose({self.transforms})"
+
+    def fill_labels_with(self, ignore_index: int) -> None:
+        """Makes transforms that fill new label pixels use the dataset's ``ignore_index``.
+
+        Raises if one was given another value, which would put an unknown class into the labels.
+        """
+        for transform in self.transforms:
+            if not hasattr(transform, "ignore_index"):
+                continue
+            if transform.ignore_index is None:
+                transform.ignore_index = ignore_index
+            elif transform.ignore_index != ignore_index:
+                raise PaddleFCNError(
+                    f"{type(transform).__name__}: ignore_index {transform.ignore_index} differs from the dataset's "
+                    f"ignore_index {ignore_index}; leave it out to use the dataset's"
+                )
 
 
 def build_transforms(cfg_list: Optional[Sequence[dict]]) -> Compose:
@@ -150,7 +167,7 @@ class RandomPaddingCrop(_Transform):
         crop_size: ``[height, width]`` of the output (or one int for a square).
         pad_value: Image fill, ``"mean"`` (``mean`` in pixel units, i.e. 0 after ``Normalize``), a number or
             ``[r, g, b]`` in pixel units 0-255. Apply this transform before ``Normalize``.
-        ignore_index: Label fill.
+        ignore_index: Label fill; default the dataset's ignore index (set by the dataset), else 255.
         mean: The mean colour in [0, 1] units, used by ``pad_value: mean``.
     """
 
@@ -160,7 +177,7 @@ class RandomPaddingCrop(_Transform):
         self,
         crop_size: Size = (512, 512),
         pad_value: Union[str, float, Sequence[float]] = "mean",
-        ignore_index: int = 255,
+        ignore_index: Optional[int] = None,
         mean: Sequence[float] = IMAGENET_MEAN,
     ) -> None:
         self.crop_size = _pair(crop_size, "RandomPaddingCrop")
@@ -175,7 +192,9 @@ class RandomPaddingCrop(_Transform):
                 f"RandomPaddingCrop: pad_value must be 'mean', a number or [r, g, b], got {pad_value!r}"
             )
         self.pad_value = fill
-        self.ignore_index = int(ignore_index)
+        if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+            raise PaddleFCNError(f"RandomPaddingCrop: ignore_index must be an integer, got {ignore_index!r}")
+        self.ignore_index = ignore_index
 
     def __call__(self, image: np.ndarray, label: Label = None) -> tuple[np.ndarray, Label]:
         crop_h, crop_w = self.crop_size
@@ -185,7 +204,8 @@ class RandomPaddingCrop(_Transform):
             fill = [round(v) for v in self.pad_value] if image.dtype == np.uint8 else self.pad_value
             image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=fill)
             if label is not None:
-                label = np.pad(label, ((0, pad_h), (0, pad_w)), constant_values=self.ignore_index)
+                fill_label = IGNORE_INDEX if self.ignore_index is None else self.ignore_index
+                label = np.pad(label, ((0, pad_h), (0, pad_w)), constant_values=fill_label)
             height, width = image.shape[:2]
         top = np.random.randint(0, height - crop_h + 1)
         left = np.random.randint(0, width - crop_w + 1)

@@ -40,6 +40,7 @@ class SegDataset(Dataset):
         self.class_names = meta.class_names
         self.palette = meta.palette
         self.transforms = transforms if transforms is not None else Compose([])
+        self.transforms.fill_labels_with(meta.ignore_index)
 
     def __len__(self) -> int:
         return len(self.samples)
