@@ -2,11 +2,13 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from paddlefcn import PaddleFCNError
 from paddlefcn.ablation import aggregate, resolve_variants, run_ablation, write_report
 from paddlefcn.ablation import run as ablation_run
+from paddlefcn.ablation.report import markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
 SUITES = REPO / "configs" / "ablation" / "suites.yml"
@@ -103,6 +105,13 @@ def test_aggregate_means_and_sample_std_over_seeds():
     assert [(r.variant, r.seeds) for r in rows] == [("a", 2), ("b", 1)]
     assert rows[0].miou == pytest.approx(0.6) and rows[0].miou_std == pytest.approx(0.1414, abs=1e-4)
     assert rows[0].best_miou == pytest.approx(0.6) and rows[1].miou_std == 0.0
+
+
+def test_an_undefined_miou_is_reported_as_nan_not_a_crash():
+    undefined = fake_result("a", 0, [None])
+    (row,) = aggregate([undefined])
+    assert np.isnan(row.miou) and np.isnan(row.best_miou)
+    assert "| a | nan | nan |" in markdown_table([row])
 
 
 def test_variants_need_configs_or_a_known_suite(tmp_path):

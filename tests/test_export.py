@@ -1,6 +1,7 @@
 """Export: parity of the exported Paddle and ONNX models with dygraph, output ops, deploy.yaml, self-check, errors."""
 
 import importlib.util
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +147,17 @@ def test_deploy_yaml_names_the_files_paddle_wrote_and_the_label_semantics(export
     assert raw["num_classes"] == 3 and raw["class_names"] == CLASS_NAMES and raw["palette"] == PALETTE
     assert raw["exported_with"]["paddle"] == paddle.__version__
     assert not [p for p in directory.iterdir() if p.name.startswith(".export-")], "the temporary dir is removed"
+
+
+@pytest.mark.parametrize("colour", [[255, 0], [0, 300, 0], "red"])
+def test_a_bad_palette_entry_in_deploy_yaml_is_named(exported, tmp_path, colour):
+    target = tmp_path / "model"
+    shutil.copytree(exported("paddle", "argmax"), target)
+    manifest = yaml.safe_load((target / "deploy.yaml").read_text())
+    manifest["palette"][1] = colour
+    (target / "deploy.yaml").write_text(yaml.safe_dump(manifest))
+    with pytest.raises(PaddleFCNError, match=r"deploy.yaml: palette\[1\] must be \[r, g, b\] integers in 0..255"):
+        read_deploy_config(target)
 
 
 def test_paddle_format_writes_no_onnx(exported):

@@ -118,6 +118,17 @@ def test_extracting_as_instructed_is_found(tmp_path):
     assert find_sbd(tmp_path / "s") == tmp_path / "s" / "benchmark_RELEASE" / "dataset"
 
 
+def test_sbd_labels_outside_the_voc_classes_are_refused(tmp_path):
+    from scipy.io import savemat
+
+    path = tmp_path / "2008_000099.mat"
+    savemat(str(path), {"GTcls": {"Segmentation": np.array([[0, 20, 255], [21, 3, 300]], dtype=np.uint16)}})
+    with pytest.raises(
+        DataError, match=r"2008_000099.mat: GTcls.Segmentation holds \[21, 300\], outside 0..20 and 255"
+    ):
+        read_sbd_label(path)
+
+
 def test_missing_or_corrupt_sbd_mat(sources):
     tmp_path, _, _ = sources
     cls = tmp_path / "sbd" / "benchmark_RELEASE" / "dataset" / "cls"

@@ -52,7 +52,7 @@ def aggregate(results: Sequence[dict]) -> list[Row]:
                 iters=int(runs[0]["iters"]),
                 miou=float(final["miou"].mean()),
                 miou_std=float(final["miou"].std(ddof=1)) if len(runs) > 1 else 0.0,
-                best_miou=float(np.mean([r["best"]["miou"] for r in runs])),
+                best_miou=float(np.array([r["best"]["miou"] for r in runs], dtype=np.float64).mean()),
                 pa=float(final["pa"].mean()),
                 mpa=float(final["mpa"].mean()),
                 fwiou=float(fwiou.mean()),

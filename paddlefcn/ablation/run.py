@@ -73,7 +73,7 @@ def run_variant(
         )
     if finished.is_file():
         result = json.loads(finished.read_text(encoding="utf-8"))
-        logger.info("%s seed %d: finished before (mIoU %.4f), skipped", variant.name, seed, result["final"]["miou"])
+        logger.info("%s seed %d: finished before (mIoU %s), skipped", variant.name, seed, result["final"]["miou"])
         return result
     atomic_write_text(started, text)
     recorder = AblationRecorder()

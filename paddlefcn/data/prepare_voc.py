@@ -18,7 +18,8 @@ import numpy as np
 
 from paddlefcn.data.datasets.base import read_list
 from paddlefcn.data.datasets.voc import SPLIT_DIR, VOC_CLASSES
-from paddlefcn.data.io import CORRUPT, MISSING, DataError, voc_palette, write_label
+from paddlefcn.data.io import BAD_VALUE, CORRUPT, MISSING, DataError, voc_palette, write_label
+from paddlefcn.data.meta import IGNORE_INDEX
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.io import atomic_path, atomic_write_text
 
@@ -200,6 +201,11 @@ def read_sbd_label(path: Path) -> np.ndarray:
     segmentation = np.asarray(segmentation)
     if segmentation.ndim != 2 or segmentation.size == 0:
         raise DataError(path, CORRUPT, f"GTcls.Segmentation has shape {segmentation.shape}, expected H x W")
+    in_range = (segmentation >= 0) & (segmentation < len(VOC_CLASSES)) | (segmentation == IGNORE_INDEX)
+    valid = in_range & (segmentation == np.floor(segmentation))
+    if not valid.all():
+        shown = [v.item() for v in np.unique(segmentation[~valid])[:5]]
+        raise DataError(path, BAD_VALUE, f"GTcls.Segmentation holds {shown}, outside 0..{len(VOC_CLASSES) - 1} and 255")
     return segmentation.astype(np.uint8)
 
 

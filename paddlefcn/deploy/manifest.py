@@ -148,5 +148,9 @@ def _check(deploy: DeployConfig, root: Path, path: Path) -> None:
         value = getattr(deploy, key)
         if not isinstance(value, list) or len(value) != count:
             raise PaddleFCNError(f"{path}: {key} must be a list of {count} entries, one per class")
+    for index, colour in enumerate(deploy.palette):
+        is_rgb = isinstance(colour, list) and len(colour) == 3
+        if not is_rgb or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in colour):
+            raise PaddleFCNError(f"{path}: palette[{index}] must be [r, g, b] integers in 0..255, got {colour!r}")
     if not isinstance(deploy.transforms, list):
         raise PaddleFCNError(f"{path}: transforms must be a list of {{type: ...}} mappings")
