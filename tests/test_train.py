@@ -121,6 +121,8 @@ def test_visualdl_records_scalars_and_images(tmp_path, tiny_config):
     ):
         assert tag in tags["scalar"], tag
     assert [r.id for r in reader.get_data("scalar", "Train/loss")] == [1, 2, 3, 4]
+    lrs = {r.id: r.value for r in reader.get_data("scalar", "Train/lr")}
+    assert lrs[1] == pytest.approx(0.002) and lrs[2] == pytest.approx(0.02)  # warm-up start, then lr.base
     assert {"Eval/confusion_matrix", "Eval/sample_0", "Eval/sample_1"} <= set(tags["image"])
     assert len(reader.get_data("image", "Eval/sample_0")) == 2
 

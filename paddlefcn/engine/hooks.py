@@ -103,7 +103,7 @@ class LoggerHook(Hook):
         eta = step * (trainer.total_iters - trainer.iter)
         loss = f"{np.mean(self.loss):.4f}" if self.loss else "nan"
         return (
-            f"iter {trainer.iter}/{trainer.total_iters}  loss {loss}  lr {trainer.current_lr():.3e}  "
+            f"iter {trainer.iter}/{trainer.total_iters}  loss {loss}  lr {trainer.outputs['lr']:.3e}  "
             f"ips {trainer.images_per_step / step:.2f} img/s  data {np.mean(self.data_time):.3f}s  "
             f"eta {_duration(eta)}" + (f"  skipped {trainer.skipped_steps}" if trainer.skipped_steps else "")
         )
@@ -234,7 +234,7 @@ class VisualDLHook(Hook):
         if every(self.interval, trainer):
             if out["loss"] is not None:
                 self.writer.add_scalar("Train/loss", out["loss"], trainer.iter)
-            self.writer.add_scalar("Train/lr", trainer.current_lr(), trainer.iter)
+            self.writer.add_scalar("Train/lr", trainer.outputs["lr"], trainer.iter)
             self.writer.add_scalar("Train/ips", trainer.images_per_step / max(out["step_time"], 1e-9), trainer.iter)
 
     def after_eval(self, trainer: Trainer, metrics: dict) -> None:

@@ -93,10 +93,12 @@ class Trainer:
                 start = time.perf_counter()
                 images, labels = next(batches)[:2]
                 data_time = time.perf_counter() - start
+                lr = float(self.optimizer.get_lr())  # the rate this step uses; the step advances the schedule
                 with interrupts_deferred():  # a checkpoint then holds whole steps only
                     loss = self.step(images, labels)
                     self.iter += 1
-                self.outputs = {"loss": loss, "data_time": data_time, "step_time": time.perf_counter() - start}
+                step_time = time.perf_counter() - start
+                self.outputs = {"loss": loss, "lr": lr, "data_time": data_time, "step_time": step_time}
                 for hook in self.hooks:
                     hook.after_step(self)
         except (KeyboardInterrupt, PaddleFCNError) as stop:
@@ -164,10 +166,6 @@ class Trainer:
             start_at(self.loader, epoch, skip)
             yield from self.loader
             epoch, skip = epoch + 1, 0
-
-    def current_lr(self) -> float:
-        """The learning rate of the next step."""
-        return float(self.optimizer.get_lr())
 
     def broadcast_eval(self, metrics: dict) -> None:
         """Hands evaluation metrics to every hook."""
