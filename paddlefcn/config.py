@@ -115,6 +115,11 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict:
         data = {}
     if not isinstance(data, dict):
         raise PaddleFCNError(f"{path}: a config must be a mapping, got {type(data).__name__}")
+    if INHERIT_KEY in data:
+        raise PaddleFCNError(
+            f"{path}: {INHERIT_KEY} belongs inside a section (e.g. 'model: {{{INHERIT_KEY}: false, ...}}'); "
+            "to inherit nothing from a file, leave it out of _base_"
+        )
     bases = data.pop(BASE_KEY, [])
     if isinstance(bases, str):
         bases = [bases]

@@ -83,6 +83,12 @@ def test_inherited_false_replaces_a_section(tree):
     assert cfg["model"]["num_classes"] == 21
 
 
+def test_inherited_at_the_top_of_a_file_is_refused(tree):
+    path = write(tree / "c.yml", "_base_: _base_/model.yml\n_inherited_: false\nmodel: {num_classes: 3}\n")
+    with pytest.raises(PaddleFCNError, match=r"c.yml: _inherited_ belongs inside a section"):
+        load_config(path)
+
+
 def test_overrides_parse_yaml_values(tree):
     cfg = load_config(
         tree / "_base_" / "model.yml",

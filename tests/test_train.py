@@ -105,6 +105,24 @@ def test_checkpoints_latest_best_and_pruning(tmp_path, tiny_config):
     assert load_config(tmp_path / "run" / "config.yml")["train"]["keep_checkpoints"] == 2
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names synced files through /proc")
+def test_checkpoint_files_reach_the_disk_before_they_are_renamed_into_place(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def record(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", record)
+    model = paddle.nn.Conv2D(3, 2, 1)
+    optimizer = paddle.optimizer.Momentum(0.1, parameters=model.parameters())
+    CheckpointManager(tmp_path).save(7, model, optimizer, {}, {"rng": 1})
+    staged = {Path(p).name for p in synced if ".iter_7.tmp-" in p}
+    assert {"model.pdparams", "optim.pdopt", "state.json", "trainer.pkl"} <= staged
+    assert str(tmp_path / "checkpoints") in synced  # the rename itself
+
+
 def test_visualdl_records_scalars_and_images(tmp_path, tiny_config):
     run(tmp_path, "run")
     reader = LogReader(file_path=str(next((tmp_path / "run" / "vdl").glob("vdlrecords.*"))))

@@ -21,7 +21,7 @@ from paddle import nn
 
 from paddlefcn.engine.weights import load_model_weights
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.io import atomic_write_text
+from paddlefcn.utils.io import atomic_write_text, sync_directory, sync_directory_files
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST_FILE = "latest"
@@ -56,10 +56,12 @@ def write_dir_atomically(target: Path, files: dict[str, Any]) -> None:
                     pickle.dump(content, f)
             else:
                 paddle.save(content, str(tmp / name))
+        sync_directory_files(tmp)  # on disk before the rename, so a power cut cannot leave empty files
         old = target.parent / f".{target.name}.old-{os.getpid()}"
         if target.exists():
             os.replace(target, old)
         os.replace(tmp, target)
+        sync_directory(target.parent)
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -35,6 +35,26 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
             os.fsync(f.fileno())
 
 
+def sync_directory_files(directory: Path) -> None:
+    """Flushes the files directly inside ``directory`` to disk, then the directory itself."""
+    for path in directory.iterdir():
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+    sync_directory(directory)
+
+
+def sync_directory(directory: Path) -> None:
+    """Flushes ``directory``'s entries (new names, renames) to disk; a no-op where directories cannot be opened."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
