@@ -195,6 +195,14 @@ def test_a_new_run_refuses_a_directory_with_checkpoints_of_an_earlier_one(tmp_pa
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["iter_2", "latest"]
 
 
+def test_resuming_with_another_batch_size_warns(tmp_path, tiny_config, caplog):
+    run(tmp_path, "run", ["train.iters=2"])
+    with caplog.at_level(logging.WARNING, logger="test.run"):
+        trainer = run(tmp_path, "run", ["train.iters=3", "train.batch_size=1"], resume="auto")
+    assert trainer.completed and trainer.iter == 3
+    assert "trained with 2 images per iteration, this run uses 1" in caplog.text
+
+
 def test_resuming_into_another_model_is_refused(tmp_path, tiny_config):
     run(tmp_path, "run", ["train.iters=2"])
     with pytest.raises(PaddleFCNError, match=r"iter_2/model.pdparams: \d+ weights do not belong to the model"):

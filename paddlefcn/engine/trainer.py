@@ -176,7 +176,7 @@ class Trainer:
     def checkpoint_state(self) -> tuple[dict, dict]:
         """``(state.json contents, trainer.pkl contents)`` for a checkpoint at the current iteration."""
         hooks = {type(h).__name__: h.state_dict() for h in self.hooks if h.state_dict()}
-        state = {"skipped_steps": self.skipped_steps, "hooks": hooks}
+        state = {"skipped_steps": self.skipped_steps, "images_per_step": self.images_per_step, "hooks": hooks}
         rng = {
             "paddle": paddle.get_rng_state(),
             "cuda": paddle.get_cuda_rng_state() if paddle.is_compiled_with_cuda() else None,
@@ -203,3 +203,17 @@ class Trainer:
         if self.scaler is not None and trainer_state.get("scaler"):
             self.scaler.load_state_dict(trainer_state["scaler"])
         self.bad_in_a_row = int(trainer_state.get("bad_in_a_row", 0))
+        saved_images = state.get("images_per_step", self.images_per_step)
+        if saved_images != self.images_per_step:
+            self.logger.warning(
+                "the checkpoint was trained with %d images per iteration, this run uses %d (batch size x processes): "
+                "training continues, but the data order is not that of an uninterrupted run",
+                saved_images,
+                self.images_per_step,
+            )
+        rank = paddle.distributed.get_rank()
+        if rank > 0:  # the checkpoint holds rank 0's generators; other ranks must not draw the same numbers
+            rank_seed = int(np.random.SeedSequence([self.iter, rank]).generate_state(1)[0])
+            paddle.seed(rank_seed)
+            np.random.seed(rank_seed)
+            random.seed(rank_seed)
