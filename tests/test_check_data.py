@@ -103,3 +103,14 @@ def test_tool_exit_codes(tmp_path):
     bad = _run_tool(tmp_path / "ok.yml")
     assert bad.returncode == 2
     assert "val_00001.jpg: image file not found" in bad.stdout and "data has problems in: val" in bad.stdout
+
+
+def test_binary_masks_saved_as_0_and_255_get_a_hint(tmp_path):
+    mask = np.array([[0, 0, 255, 255]] * 2, np.uint8)
+    cfg = dict(_filelist(tmp_path, [_good_pair(tmp_path, "a", mask)]), num_classes=2)
+    text = format_report(check_dataset(cfg, "train"))
+    assert "hint: only class 0 and the ignore value occur" in text
+    cfg["ignore_index"] = 254
+    (tmp_path / "a_l.png").unlink()
+    save_palette_png(tmp_path / "a_l.png", np.where(mask == 255, 1, 0).astype(np.uint8))
+    assert "hint:" not in format_report(check_dataset(cfg, "train"))

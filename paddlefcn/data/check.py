@@ -138,4 +138,9 @@ def format_report(report: SplitReport, examples: int = 5) -> str:
             share = 100.0 * count / total if total else 0.0
             note = "  (never seen)" if count == 0 and name != "(ignore)" else ""
             lines.append(f"    {name:<{width}} {share:6.2f}%  {count}{note}")
+        if report.ignored_pixels and len(report.pixel_counts) > 1 and not report.pixel_counts[1:].any():
+            lines.append(
+                "  hint: only class 0 and the ignore value occur; masks saved as 0/255 need the 255s mapped to 1, "
+                "or ignore_index set to a value the labels do not use (e.g. ignore_index: 254)"
+            )
     return "\n".join(lines)
