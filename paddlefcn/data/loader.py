@@ -12,6 +12,7 @@ import paddle
 from paddle.io import BatchSampler, DataLoader, Dataset
 from paddle.io.dataloader.collate import default_collate_fn
 
+from paddlefcn.config import check_int
 from paddlefcn.data.transforms import build_transforms
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.registry import DATASETS
@@ -109,10 +110,8 @@ def build_dataloader(
         num_workers: Worker processes; 0 loads in the main process.
         seed: Seed of the shuffling order.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise PaddleFCNError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not isinstance(num_workers, int) or num_workers < 0:
-        raise PaddleFCNError(f"num_workers must be an integer >= 0, got {num_workers!r}")
+    check_int(batch_size, "batch_size")
+    check_int(num_workers, "num_workers", minimum=0)
     sampler = SeededBatchSampler(dataset, batch_size, shuffle, drop_last, seed)
     return make_loader(dataset, sampler, num_workers, "batch_size")
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.config import check_int
 
 
 def _environ_at_exec(name: str) -> Optional[str]:
@@ -67,8 +67,7 @@ def configure_cpu(threads: Optional[int] = None, ranks_per_machine: int = 1) -> 
     """
     if threads is None:
         threads = requested_threads() or max(1, available_cores() // max(1, ranks_per_machine))
-    if not isinstance(threads, int) or threads < 1:
-        raise PaddleFCNError(f"runtime.cpu_threads must be a positive integer, got {threads!r}")
+    check_int(threads, "runtime.cpu_threads")
     import paddle
 
     os.environ["OMP_NUM_THREADS"] = str(threads)
