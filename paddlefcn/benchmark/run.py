@@ -18,7 +18,8 @@ from paddlefcn.benchmark.config import benchmark_config, training_input_size
 from paddlefcn.benchmark.latency import dygraph_latency, exported_latency
 from paddlefcn.benchmark.throughput import raw_train_ips, train_loop_ips, val_ips
 from paddlefcn.config import require
-from paddlefcn.engine.runner import seed_everything, setup_runtime, train_settings
+from paddlefcn.engine.runner import setup_runtime, train_settings
+from paddlefcn.engine.trainer import seed_everything
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.models import build_model
 from paddlefcn.utils.env import on_gpu

@@ -15,7 +15,8 @@ from paddlefcn.engine.evaluator import evaluate
 from paddlefcn.engine.hooks import Hook
 from paddlefcn.engine.inference import inference_options
 from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer
-from paddlefcn.engine.runner import build_val_loader, seed_everything, train, train_settings
+from paddlefcn.engine.runner import build_val_loader, train, train_settings
+from paddlefcn.engine.trainer import seed_everything
 from paddlefcn.models import build_model
 from paddlefcn.models.losses import build_loss
 from paddlefcn.utils.env import on_gpu

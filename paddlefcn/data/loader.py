@@ -181,7 +181,7 @@ class ReportingDataLoader(DataLoader):
     def __iter__(self) -> Iterator[Any]:
         for batch in super().__iter__():
             if isinstance(batch, dict) and FAILURE_KEY in batch:
-                message = bytes(np.asarray(batch[FAILURE_KEY]).tobytes()).decode(errors="replace")
+                message = np.asarray(batch[FAILURE_KEY]).tobytes().decode(errors="replace")
                 if bool(np.asarray(batch["user_error"]).item()):
                     raise PaddleFCNError(message)
                 raise RuntimeError(f"loading a sample failed:\n{message}")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 from pathlib import Path
 from typing import Optional, Sequence
 
-import numpy as np
 import paddle
 import paddle.distributed as dist
 from paddle.io import DataLoader, Subset
@@ -21,7 +19,7 @@ from paddlefcn.engine.checkpoint import CheckpointManager, load_checkpoint, reso
 from paddlefcn.engine.hooks import CheckpointHook, EvalHook, Hook, LoggerHook, VisualDLHook
 from paddlefcn.engine.inference import inference_options
 from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer
-from paddlefcn.engine.trainer import Trainer
+from paddlefcn.engine.trainer import Trainer, seed_everything
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.models import build_model
 from paddlefcn.models.losses import build_loss
@@ -55,14 +53,6 @@ def train_settings(cfg: dict) -> dict:
         if not isinstance(settings[key], bool):
             raise PaddleFCNError(f"train.{key} must be true or false, got {settings[key]!r}")
     return settings
-
-
-def seed_everything(seed: int) -> None:
-    """Seeds Paddle, NumPy and Python (offset by the rank so ranks draw different augmentations)."""
-    rank_seed = seed + dist.get_rank()
-    paddle.seed(rank_seed)
-    np.random.seed(rank_seed)
-    random.seed(rank_seed)
 
 
 def init_distributed() -> int:
@@ -120,9 +110,10 @@ def train(
     rank0 = dist.get_rank() == 0
     logger = logger or setup_logger(str(save_dir))
     given = {key: value for key, value in (("amp", amp), ("seed", seed)) if value is not None}
-    settings = train_settings({**cfg, "train": {**cfg.get("train", {}), **given}})
+    cfg = {**cfg, "train": {**cfg.get("train", {}), **given}}  # a new train section: the caller's stays as it was
+    settings = train_settings(cfg)
     seed = settings["seed"]
-    cfg = {**cfg, "train": {**cfg.get("train", {}), "seed": seed, "amp": settings["amp"]}}  # for config.yml
+    cfg["train"].update(seed=seed, amp=settings["amp"])  # config.yml records the values the run used
     seed_everything(seed)
 
     data_cfg = require(cfg, "data")
@@ -132,9 +123,10 @@ def train(
     eval_batch = check_int(cfg.get("eval", {}).get("batch_size", 1), "eval.batch_size")
     val_set, val_loader = build_val_loader(require(cfg, "data.val"), eval_batch, num_workers)
     model_cfg = require(cfg, "model")
-    if require(cfg, "model.num_classes") != train_set.num_classes:
+    num_classes = require(cfg, "model.num_classes")
+    if num_classes != train_set.num_classes:
         raise PaddleFCNError(
-            f"model.num_classes is {model_cfg['num_classes']} but the training set has {train_set.num_classes} classes"
+            f"model.num_classes is {num_classes} but the training set has {train_set.num_classes} classes"
         )
 
     model = build_model(model_cfg)

@@ -20,6 +20,14 @@ from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.interrupts import interrupts_deferred
 
 
+def seed_everything(seed: int) -> None:
+    """Seeds Paddle, NumPy and Python (offset by the rank so ranks draw different augmentations)."""
+    rank_seed = seed + paddle.distributed.get_rank()
+    paddle.seed(rank_seed)
+    np.random.seed(rank_seed)
+    random.seed(rank_seed)
+
+
 class Trainer:
     """Runs ``total_iters`` SGD iterations over an endless stream of batches.
 
@@ -211,9 +219,5 @@ class Trainer:
                 saved_images,
                 self.images_per_step,
             )
-        rank = paddle.distributed.get_rank()
-        if rank > 0:  # the checkpoint holds rank 0's generators; other ranks must not draw the same numbers
-            rank_seed = int(np.random.SeedSequence([self.iter, rank]).generate_state(1)[0])
-            paddle.seed(rank_seed)
-            np.random.seed(rank_seed)
-            random.seed(rank_seed)
+        if paddle.distributed.get_rank() > 0:  # the checkpoint holds rank 0's generators: draw others
+            seed_everything(int(np.random.SeedSequence(self.iter).generate_state(1)[0]) >> 1)
