@@ -123,6 +123,60 @@ def test_checkpoint_files_reach_the_disk_before_they_are_renamed_into_place(tmp_
     assert str(tmp_path / "checkpoints") in synced  # the rename itself
 
 
+CRASH_BETWEEN_RENAMES = """
+import os, sys
+import paddle
+from paddlefcn.engine import checkpoint
+
+manager = checkpoint.CheckpointManager(sys.argv[1])
+model = paddle.nn.Conv2D(3, 2, 1)
+manager.save_best(model, 10, {"miou": 0.1})
+real_replace = os.replace
+
+def crash_on_publish(src, dst):
+    if ".tmp-" in str(src):
+        os._exit(3)  # killed after best/ was moved aside, before the new one took its place
+    real_replace(src, dst)
+
+checkpoint.os.replace = crash_on_publish
+manager.save_best(model, 20, {"miou": 0.2})
+"""
+
+
+def test_a_crash_while_best_is_replaced_is_repaired_by_the_next_run(tmp_path):
+    crashed = subprocess.run([sys.executable, "-c", CRASH_BETWEEN_RENAMES, str(tmp_path)], capture_output=True)
+    assert crashed.returncode == 3, crashed.stderr.decode()
+    assert not (tmp_path / "best").exists()
+    assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == [".best.old", ".best.tmp"]
+    CheckpointManager(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["best"]
+    assert json.loads((tmp_path / "best" / "state.json").read_text())["iter"] == 20  # the new best was complete
+    assert (tmp_path / "best" / "model.pdparams").is_file()
+
+
+def _stopped_pid() -> int:
+    """The process id of a process that has exited."""
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+
+
+def _leftover(directory: Path, iteration: int) -> None:
+    """A checkpoint-like directory whose ``state.json`` names ``iteration``."""
+    directory.mkdir(parents=True)
+    (directory / "state.json").write_text(json.dumps({"iter": iteration}))
+
+
+def test_leftovers_of_stopped_writers_are_resolved_and_running_ones_kept(tmp_path):
+    dead = _stopped_pid()
+    _leftover(tmp_path / "best", 30)
+    _leftover(tmp_path / f".best.tmp-{dead}", 40)  # crashed while writing: incomplete, dropped
+    _leftover(tmp_path / "checkpoints" / f".iter_8.old-{dead}", 8)  # only the previous copy remains
+    _leftover(tmp_path / "checkpoints" / f".iter_9.tmp-{os.getppid()}", 9)  # a running writer's
+    CheckpointManager(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best", "checkpoints"]
+    assert json.loads((tmp_path / "best" / "state.json").read_text())["iter"] == 30
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [f".iter_9.tmp-{os.getppid()}", "iter_8"]
+
+
 def test_visualdl_records_scalars_and_images(tmp_path, tiny_config):
     run(tmp_path, "run")
     reader = LogReader(file_path=str(next((tmp_path / "run" / "vdl").glob("vdlrecords.*"))))

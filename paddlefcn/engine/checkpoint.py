@@ -31,6 +31,7 @@ OPTIM_FILE = "optim.pdopt"
 STATE_FILE = "state.json"
 TRAINER_FILE = "trainer.pkl"
 _ITER_DIR = re.compile(r"^iter_(\d+)$")
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)$")
 
 
 def unwrap(model: nn.Layer) -> nn.Layer:
@@ -65,6 +66,40 @@ def write_dir_atomically(target: Path, files: dict[str, Any]) -> None:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def finish_interrupted_writes(directory: Path) -> None:
+    """Completes or removes what ``write_dir_atomically`` calls of stopped processes left in ``directory``.
+
+    A crash between its two renames leaves the target missing, the new contents complete (synced) in
+    ``.<name>.tmp-<pid>`` and the previous ones in ``.<name>.old-<pid>``: the new contents are put in place,
+    or the previous ones if only they remain. Other leftovers of stopped processes are removed; those of
+    running processes are left alone.
+    """
+    if not directory.is_dir():
+        return
+    found = [(m, path) for path in directory.iterdir() if (m := _LEFTOVER.match(path.name))]
+    stopped = [(m, path) for m, path in found if not _running(int(m.group("pid")))]
+    for m, path in sorted(stopped, key=lambda item: item[0].group("kind") != "tmp"):  # new contents first
+        target = directory / m.group("name")
+        interrupted = (directory / f".{target.name}.old-{m.group('pid')}").exists()
+        if not target.exists() and (m.group("kind") == "old" or interrupted):
+            os.replace(path, target)
+            sync_directory(directory)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process writes one directory at a time and cleans up after itself
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _rename_keys(state: dict, names: dict[str, str]) -> dict:
@@ -110,6 +145,8 @@ class CheckpointManager:
         self.save_dir = Path(save_dir)
         self.root = self.save_dir / CHECKPOINT_DIR
         self.keep = keep
+        for directory in (self.save_dir, self.root):
+            finish_interrupted_writes(directory)
 
     def save(
         self, iteration: int, model: nn.Layer, optimizer: paddle.optimizer.Optimizer, state: dict, trainer_state: dict
