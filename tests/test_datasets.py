@@ -16,7 +16,7 @@ import paddlefcn
 import paddlefcn.data
 from paddlefcn import DATASETS
 from paddlefcn.data import DataError, build_dataset, dataset_meta, read_image, read_label, voc_palette
-from paddlefcn.data.datasets import VOC, FileList, SyntheticShapes, VOCAug
+from paddlefcn.data.datasets import VOC, FileList, LabelsAtFileSize, SyntheticShapes, VOCAug
 from paddlefcn.data.datasets.synthetic import CLASS_NAMES, render_shapes
 from paddlefcn.data.io import BAD_VALUE, CORRUPT, EMPTY_LIST, MISSING, SIZE_MISMATCH
 from paddlefcn.errors import PaddleFCNError
@@ -175,6 +175,30 @@ def test_bad_sample_raises_one_line_naming_the_file(tmp_path, break_it, kind, pa
         dataset[0]
     assert info.value.kind == kind
     assert "\n" not in str(info.value) and isinstance(info.value, PaddleFCNError)
+
+
+def test_val_labels_keep_their_file_size_while_a_resize_shrinks_the_image(tmp_path):
+    transforms = [{"type": "Resize", "size": [20, 30]}, {"type": "Normalize"}]
+    dataset = build_dataset(
+        {"type": "SyntheticShapes", "root": str(tmp_path), "num_images": 2, "size": 40, "transforms": transforms}
+    )
+    scored = LabelsAtFileSize(dataset)
+    assert len(scored) == 2
+    image, label = scored[1]
+    raw_image, raw_label = dataset.load(1)
+    np.testing.assert_array_equal(image, dataset.transforms(raw_image, None)[0])
+    assert image.shape == (3, 20, 30) and label.dtype == np.int64
+    np.testing.assert_array_equal(label, raw_label)  # 40x40, untouched by the Resize
+    assert dataset[1][1].shape == (20, 30)  # the dataset itself still resizes labels (training)
+
+
+def test_val_labels_refuse_augmentations(tmp_path):
+    transforms = [{"type": "RandomHorizontalFlip"}, {"type": "Normalize"}]
+    dataset = build_dataset(
+        {"type": "SyntheticShapes", "root": str(tmp_path), "num_images": 1, "size": 40, "transforms": transforms}
+    )
+    with pytest.raises(PaddleFCNError, match=r"^data\.val\.transforms: RandomHorizontalFlip is an augmentation"):
+        LabelsAtFileSize(dataset)
 
 
 def test_empty_and_missing_lists(tmp_path):

@@ -75,7 +75,7 @@ def test_worker_processes_give_the_same_batches():
 
 
 class Failing(Indexed):
-    """``Indexed``, except that sample 3 fails as ``failure`` says: ``data``, ``bug`` or ``size``."""
+    """``Indexed``, except that sample 3 fails as ``failure`` says: ``data``, ``bug``, ``size`` or ``label size``."""
 
     def __init__(self, n: int, failure: str) -> None:
         super().__init__(n)
@@ -88,6 +88,8 @@ class Failing(Indexed):
             raise KeyError("no such key")
         if i == 3 and self.failure == "size":
             return np.zeros((3, 6, 5), np.float32), np.zeros((6, 5), np.int64)
+        if i == 3 and self.failure == "label size":
+            return np.zeros((3, 4, 5), np.float32), np.zeros((6, 5), np.int64)
         return super().__getitem__(i)
 
 
@@ -98,6 +100,7 @@ class Failing(Indexed):
         ("data", PaddleFCNError, r"^/data/img_3\.jpg: cannot decode image$"),
         ("bug", RuntimeError, r"(?s)loading a sample failed:\n.*KeyError: 'no such key'"),
         ("size", PaddleFCNError, r"^batch_size: a batch holds images of different sizes \(4x5, 6x5\)"),
+        ("label size", PaddleFCNError, r"^batch_size: a batch holds labels of different sizes \(4x5, 6x5\)"),
     ],
 )
 def test_a_failing_sample_raises_in_the_main_process_instead_of_hanging(num_workers, failure, error, message):

@@ -4,6 +4,7 @@ import io
 import json
 import math
 
+import cv2
 import numpy as np
 import paddle
 import pytest
@@ -226,6 +227,23 @@ def test_evaluate_passes_inference_options_through():
     assert any((p != q).any() for p, q in zip(preds, plain))  # the options matter for this model
     metrics = evaluate(model, loader, 3, **options)
     assert metrics["confusion_matrix"] == reference(preds, labels, 3)["confusion_matrix"]
+
+
+def test_evaluate_scores_labels_larger_than_the_images_at_the_labels_size():
+    rng = np.random.default_rng(5)
+    logits = rng.standard_normal((2, 3, 5, 7)).astype("float32")
+    labels = rng.integers(0, 3, size=(2, 10, 13))
+    labels[1, :2] = IGNORE
+    # Independent reference: OpenCV's bilinear resize (pixel centres aligned, as align_corners=False) per image.
+    preds = np.stack([cv2.resize(item.transpose(1, 2, 0), (13, 10), interpolation=cv2.INTER_LINEAR) for item in logits])
+    preds = preds.argmax(axis=3)
+    metrics = evaluate(Echo(), [(paddle.to_tensor(logits), paddle.to_tensor(labels))], num_classes=3)
+    assert metrics["confusion_matrix"] == reference([preds], [labels], 3)["confusion_matrix"]
+
+
+class Echo(nn.Layer):
+    def forward(self, x):
+        return x
 
 
 def test_progress_bar_draws_counts_in_place():

@@ -185,6 +185,27 @@ def test_val_flags_override_the_config(project):
     assert expected != evaluate(project["model"], loader, NUM_SHAPES)  # the flags made a difference
 
 
+def test_val_with_a_resize_scores_the_labels_at_their_file_size(project):
+    out = project["root"] / "resized.json"
+    transforms = "data.val.transforms=[{type: Resize, size: 32}, {type: Normalize}]"
+    assert (
+        run_in_process("val", "-c", project["config"], "--weights", project["weights"], "-o", transforms, "--out", out)
+        == 0
+    )
+    metrics = json.loads(out.read_text())
+    # Reference: predict_mask on each image as read (logits resized back to 64x64), against the label as read.
+    resized_val = dict(project["val"], transforms=[{"type": "Resize", "size": 32}, {"type": "Normalize"}])
+    dataset = paddlefcn.data.build_dataset(resized_val)
+    matrix = np.zeros((NUM_SHAPES, NUM_SHAPES), dtype=np.int64)
+    for i in range(len(dataset)):
+        image, label = dataset.load(i)
+        mask = predict_mask(project["model"], image, dataset.transforms)
+        keep = label != dataset.ignore_index
+        np.add.at(matrix, (label[keep], mask[keep]), 1)
+    assert label.shape == (64, 64)
+    assert metrics["confusion_matrix"] == matrix.tolist()
+
+
 def test_predict_writes_palette_masks_and_overlays_at_the_image_size(project, tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()

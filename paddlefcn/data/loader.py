@@ -153,20 +153,30 @@ def collate_or_report(samples: list[Any], batch_key: str) -> Any:
         batch_key: The config key of the batch size, named when the images of a batch differ in size.
     """
     failure = next((sample for sample in samples if isinstance(sample, LoadFailure)), None)
-    sizes = sorted({tuple(np.shape(sample[0])[-2:]) for sample in samples}) if failure is None else []
-    if len(sizes) > 1:
-        shown = ", ".join(f"{h}x{w}" for h, w in sizes[:4])
-        failure = LoadFailure(
-            f"{batch_key}: a batch holds images of different sizes ({shown}); use a batch size of 1, or a Resize "
-            "or RandomPaddingCrop transform that gives every sample one size",
-            user_error=True,
-        )
+    if failure is None:
+        failure = _size_mismatch(samples, batch_key)
     if failure is None:
         return default_collate_fn(samples)
     return {
         FAILURE_KEY: np.frombuffer(failure.message.encode(), dtype=np.uint8),
         "user_error": np.array([failure.user_error]),
     }
+
+
+def _size_mismatch(samples: list[Any], batch_key: str) -> Optional[LoadFailure]:
+    """The error for a batch whose images, or labels, differ in size; ``None`` if they can be stacked."""
+    for position, what, remedy in (
+        (0, "images", "or a Resize or RandomPaddingCrop transform that gives every sample one size"),
+        (1, "labels", "as validation scores every label at the size of its file"),
+    ):
+        sizes = sorted({tuple(np.shape(sample[position])[-2:]) for sample in samples if len(sample) > position})
+        if len(sizes) > 1:
+            shown = ", ".join(f"{h}x{w}" for h, w in sizes[:4])
+            return LoadFailure(
+                f"{batch_key}: a batch holds {what} of different sizes ({shown}); use a batch size of 1, {remedy}",
+                user_error=True,
+            )
+    return None
 
 
 class ReportingDataLoader(DataLoader):

@@ -10,7 +10,7 @@ import paddle
 import paddle.distributed as dist
 from paddle import nn
 
-from paddlefcn.engine.inference import predict_logits
+from paddlefcn.engine.inference import labels_at_size, predict_logits
 from paddlefcn.engine.metrics import ConfusionMatrix, compute_metrics
 
 
@@ -33,7 +33,9 @@ def evaluate(
 
     Args:
         model: Returns logits ``[N, C, H, W]`` at its input's size.
-        loader: Yields ``(images [N, 3, H, W], labels [N, H, W])`` batches.
+        loader: Yields ``(images [N, 3, H, W], labels [N, H', W'])`` batches. Labels may keep their files'
+            size while a ``Resize`` changed the images' (``LabelsAtFileSize``): the logits are then resized
+            (bilinear) to the labels' size before the argmax, so metrics are at the original resolution.
         num_classes: Number of classes.
         ignore_index: Label value that is not scored.
         mode: Inference mode, see ``predict_logits``; so are ``crop_size``, ``stride``, ``flip`` and ``scales``.
@@ -51,7 +53,7 @@ def evaluate(
                 logits = predict_logits(
                     model, images, mode=mode, crop_size=crop_size, stride=stride, flip=flip, scales=scales
                 )
-                matrix.update(logits.argmax(axis=1), labels)
+                matrix.update(labels_at_size(logits, labels.shape[1:]), labels)
                 if bar is not None:
                     bar.step()
     finally:

@@ -72,9 +72,14 @@ def predict_mask(model: nn.Layer, image: np.ndarray, transforms: Transforms, **o
     chw, _ = transforms(image, None)
     with paddle.no_grad():
         logits = predict_logits(model, paddle.to_tensor(chw[None]), **options)
-        if list(logits.shape[2:]) != list(image.shape[:2]):
-            logits = _resize(logits, list(image.shape[:2]))
-        return logits.argmax(axis=1)[0].numpy().astype(np.int64)
+        return labels_at_size(logits, image.shape[:2])[0].numpy().astype(np.int64)
+
+
+def labels_at_size(logits: paddle.Tensor, size: Sequence[int]) -> paddle.Tensor:
+    """Class indices ``[N, H, W]`` at ``size`` ``(H, W)``; logits of another size are resized (bilinear) first."""
+    if list(logits.shape[2:]) != list(size):
+        logits = _resize(logits, list(size))
+    return logits.argmax(axis=1)
 
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from paddle.io import DataLoader, Subset
 
 from paddlefcn.config import check_int, dump_config, require
 from paddlefcn.data import build_dataset
+from paddlefcn.data.datasets import LabelsAtFileSize
 from paddlefcn.data.loader import make_loader
 from paddlefcn.data.resumable import build_train_loader
 from paddlefcn.engine.checkpoint import CheckpointManager, load_checkpoint, resolve_resume
@@ -73,10 +74,14 @@ def setup_runtime(cfg: dict) -> int:
 
 
 def build_val_loader(dataset_cfg: dict, batch_size: int, num_workers: int) -> tuple[object, DataLoader]:
-    """The val dataset and this rank's loader over an unpadded shard (rank r takes samples r, r+world, ...)."""
+    """The val dataset and this rank's loader over an unpadded shard (rank r takes samples r, r+world, ...).
+
+    The loader's labels keep the size of their files (``LabelsAtFileSize``).
+    """
     dataset = build_dataset(dataset_cfg)
+    scored = LabelsAtFileSize(dataset)
     world, rank = dist.get_world_size(), dist.get_rank()
-    shard = dataset if world == 1 else Subset(dataset, list(range(rank, len(dataset), world)))
+    shard = scored if world == 1 else Subset(scored, list(range(rank, len(scored), world)))
     sampler = paddle.io.BatchSampler(shard, batch_size=batch_size, shuffle=False, drop_last=False)
     return dataset, make_loader(shard, sampler, num_workers, "eval.batch_size")
 

@@ -12,6 +12,7 @@ from paddle.io import Dataset
 from paddlefcn.data.io import BAD_LIST, BAD_VALUE, EMPTY_LIST, MISSING, SIZE_MISMATCH, DataError, read_image, read_label
 from paddlefcn.data.meta import DatasetMeta
 from paddlefcn.data.transforms import Compose
+from paddlefcn.errors import PaddleFCNError
 
 Sample = tuple[str, str]
 
@@ -74,6 +75,38 @@ class SegDataset(Dataset):
             )
         check_label_values(label, self.num_classes, self.ignore_index, label_path)
         return image, label
+
+
+class LabelsAtFileSize(Dataset):
+    """Val samples of ``dataset`` whose labels skip the transforms and keep the size of their files.
+
+    The image goes through the dataset's transforms as in ``dataset[i]``; the evaluator resizes the logits
+    to the label's size, so a val ``Resize`` changes what the model sees but metrics stay at the original
+    resolution (as PaddleSeg and mmsegmentation score them). Without a ``Resize`` nothing changes.
+
+    Args:
+        dataset: The val dataset; its transforms must be deterministic, since the label does not follow them.
+
+    Raises:
+        PaddleFCNError: A transform is an augmentation (random).
+    """
+
+    def __init__(self, dataset: SegDataset) -> None:
+        augmentations = [type(t).__name__ for t in dataset.transforms.transforms if getattr(t, "random", False)]
+        if augmentations:
+            raise PaddleFCNError(
+                f"data.val.transforms: {', '.join(augmentations)} is an augmentation; validation needs "
+                "deterministic transforms (Resize, Normalize)"
+            )
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        image, label = self.dataset.load(index)
+        chw, _ = self.dataset.transforms(image, None)
+        return chw, np.ascontiguousarray(label, dtype=np.int64)
 
 
 def check_label_values(label: np.ndarray, num_classes: int, ignore_index: int, path: str) -> None:
