@@ -14,7 +14,8 @@ from visualdl import LogReader
 
 from paddlefcn import PaddleFCNError, load_config
 from paddlefcn.data.resumable import build_train_loader
-from paddlefcn.engine.checkpoint import CheckpointManager
+from paddlefcn.engine import checkpoint
+from paddlefcn.engine.checkpoint import CheckpointManager, finish_interrupted_writes
 from paddlefcn.engine.hooks import Hook
 from paddlefcn.engine.runner import train
 from paddlefcn.engine.trainer import Trainer
@@ -175,6 +176,22 @@ def test_leftovers_of_stopped_writers_are_resolved_and_running_ones_kept(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best", "checkpoints"]
     assert json.loads((tmp_path / "best" / "state.json").read_text())["iter"] == 30
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [f".iter_9.tmp-{os.getppid()}", "iter_8"]
+
+
+def test_repairing_tolerates_another_rank_repairing_at_the_same_time(tmp_path, monkeypatch):
+    dead = _stopped_pid()
+    _leftover(tmp_path / f".best.tmp-{dead}", 40)
+    _leftover(tmp_path / f".best.old-{dead}", 30)
+    real_replace = os.replace
+
+    def another_rank_was_faster(src, dst):
+        real_replace(src, dst)  # the other rank's rename...
+        raise FileNotFoundError(src)  # ...so this one finds its source gone
+
+    monkeypatch.setattr(checkpoint.os, "replace", another_rank_was_faster)
+    finish_interrupted_writes(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["best"]
+    assert json.loads((tmp_path / "best" / "state.json").read_text())["iter"] == 40
 
 
 def test_visualdl_records_scalars_and_images(tmp_path, tiny_config):

@@ -74,7 +74,8 @@ def finish_interrupted_writes(directory: Path) -> None:
     A crash between its two renames leaves the target missing, the new contents complete (synced) in
     ``.<name>.tmp-<pid>`` and the previous ones in ``.<name>.old-<pid>``: the new contents are put in place,
     or the previous ones if only they remain. Other leftovers of stopped processes are removed; those of
-    running processes are left alone.
+    running processes are left alone. Safe when several ranks call it at once: what another got to first
+    is skipped.
     """
     if not directory.is_dir():
         return
@@ -84,10 +85,15 @@ def finish_interrupted_writes(directory: Path) -> None:
         target = directory / m.group("name")
         interrupted = (directory / f".{target.name}.old-{m.group('pid')}").exists()
         if not target.exists() and (m.group("kind") == "old" or interrupted):
-            os.replace(path, target)
-            sync_directory(directory)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
+            try:
+                os.replace(path, target)
+                sync_directory(directory)
+                continue
+            except OSError:
+                if not target.exists():
+                    raise
+                # another rank put the target in place first
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _running(pid: int) -> bool:
@@ -133,6 +139,8 @@ def local_optimizer_state(model: nn.Layer, state: dict) -> dict:
 
 class CheckpointManager:
     """Saves and finds the checkpoints of one run.
+
+    Creating it repairs what interrupted writes left in ``save_dir`` (``finish_interrupted_writes``).
 
     Args:
         save_dir: The run directory.
