@@ -319,15 +319,41 @@ class InterruptDuringLoss(paddle.nn.Layer):
         return paddle.nn.functional.cross_entropy(logits, labels[:, None], axis=1)
 
 
-def test_ctrl_c_during_a_step_stops_after_the_whole_step(tmp_path):
+@pytest.fixture
+def sigint_handler():
+    """Sets this process's SIGINT handler for the test and restores the one it had.
+
+    A process started as a background job of a non-interactive shell (``cmd &``, ``nohup``) begins with SIGINT
+    ignored, so tests that send Ctrl-C choose the handler they need instead of inheriting it.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    yield lambda handler: signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGINT, previous)
+
+
+def interrupted_run(iters: int = 5) -> tuple[Trainer, paddle.optimizer.lr.LRScheduler, bool]:
+    """A tiny trainer whose loss sends Ctrl-C during step 2; returns it, its schedule and ``run()``'s result."""
     model = paddle.nn.Conv2D(3, 2, 1)
     lr = paddle.optimizer.lr.PolynomialDecay(0.1, 10)
     optimizer = paddle.optimizer.Momentum(lr, parameters=model.parameters())
     samples = [(np.random.rand(3, 4, 4).astype("float32"), np.zeros((4, 4), dtype="int64"))] * 4
     loader = build_train_loader(samples, batch_size=1)
-    trainer = Trainer(model, loader, InterruptDuringLoss(at=2), optimizer, lr, 5, [], logging.getLogger("sigint"))
-    assert trainer.run() is False
+    trainer = Trainer(model, loader, InterruptDuringLoss(at=2), optimizer, lr, iters, [], logging.getLogger("sigint"))
+    return trainer, lr, trainer.run()
+
+
+def test_ctrl_c_during_a_step_stops_after_the_whole_step(sigint_handler):
+    sigint_handler(signal.default_int_handler)  # Python's own: Ctrl-C raises KeyboardInterrupt
+    trainer, lr, completed = interrupted_run()
+    assert completed is False
     assert trainer.iter == 2 and lr.last_epoch == 2  # the interrupted step finished, weights and schedule agree
+
+
+def test_ctrl_c_is_ignored_when_the_process_ignores_it(sigint_handler):
+    sigint_handler(signal.SIG_IGN)
+    trainer, lr, completed = interrupted_run()
+    assert completed is True and trainer.iter == 5 and lr.last_epoch == 5
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # the trainer left the process's choice alone
 
 
 class NanLoss(paddle.nn.Layer):
