@@ -237,13 +237,8 @@ def test_evaluate_scores_labels_larger_than_the_images_at_the_labels_size():
     # Independent reference: OpenCV's bilinear resize (pixel centres aligned, as align_corners=False) per image.
     preds = np.stack([cv2.resize(item.transpose(1, 2, 0), (13, 10), interpolation=cv2.INTER_LINEAR) for item in logits])
     preds = preds.argmax(axis=3)
-    metrics = evaluate(Echo(), [(paddle.to_tensor(logits), paddle.to_tensor(labels))], num_classes=3)
+    metrics = evaluate(OneHotEcho(), [(paddle.to_tensor(logits), paddle.to_tensor(labels))], num_classes=3)
     assert metrics["confusion_matrix"] == reference([preds], [labels], 3)["confusion_matrix"]
-
-
-class Echo(nn.Layer):
-    def forward(self, x):
-        return x
 
 
 def test_progress_bar_draws_counts_in_place():

@@ -331,14 +331,14 @@ def sigint_handler():
     signal.signal(signal.SIGINT, previous)
 
 
-def interrupted_run(iters: int = 5) -> tuple[Trainer, paddle.optimizer.lr.LRScheduler, bool]:
-    """A tiny trainer whose loss sends Ctrl-C during step 2; returns it, its schedule and ``run()``'s result."""
+def interrupted_run() -> tuple[Trainer, paddle.optimizer.lr.LRScheduler, bool]:
+    """A 5-step trainer whose loss sends Ctrl-C during step 2; returns it, its schedule and ``run()``'s result."""
     model = paddle.nn.Conv2D(3, 2, 1)
     lr = paddle.optimizer.lr.PolynomialDecay(0.1, 10)
     optimizer = paddle.optimizer.Momentum(lr, parameters=model.parameters())
     samples = [(np.random.rand(3, 4, 4).astype("float32"), np.zeros((4, 4), dtype="int64"))] * 4
     loader = build_train_loader(samples, batch_size=1)
-    trainer = Trainer(model, loader, InterruptDuringLoss(at=2), optimizer, lr, iters, [], logging.getLogger("sigint"))
+    trainer = Trainer(model, loader, InterruptDuringLoss(at=2), optimizer, lr, 5, [], logging.getLogger("sigint"))
     return trainer, lr, trainer.run()
 
 
