@@ -4,16 +4,57 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Optional, Sequence
+from typing import Callable, NoReturn, Optional, Sequence
 
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.io import check_output_dir, check_output_file
 
 EXIT_USER_ERROR = 2
 
 
+class ToolParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors look like every other user error: one ``error:`` line, status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"error: {message} (see {self.prog} --help)\n")
+
+
+def output_dir(value: str) -> str:
+    """An argument type for a directory to write into; refuses a path that is, or lies under, a file."""
+    return _as_argument_type(check_output_dir, value)
+
+
+def output_file(value: str) -> str:
+    """An argument type for a file to write; refuses an existing directory or a parent that is a file."""
+    return _as_argument_type(check_output_file, value)
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argument type for an integer of at least ``minimum``."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {number}")
+        return number
+
+    return parse
+
+
+def _as_argument_type(check: Callable[[str], object], value: str) -> str:
+    try:
+        check(value)
+    except PaddleFCNError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    return value
+
+
 def base_parser(description: str, config_required: bool = True) -> argparse.ArgumentParser:
     """An argument parser with the options every tool takes."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = ToolParser(description=description)
     if config_required is not None:
         parser.add_argument("-c", "--config", required=config_required, help="YAML config file")
         parser.add_argument(
@@ -28,14 +69,17 @@ def run_tool(
     parser: argparse.ArgumentParser,
     argv: Optional[Sequence[str]] = None,
 ) -> int:
-    """Parses arguments and runs ``main``; a ``PaddleFCNError`` prints one line and returns 2."""
+    """Parses arguments and runs ``main``; a ``PaddleFCNError`` prints one line and returns 2.
+
+    So does an ``OSError`` (a path that cannot be read or written, a full disk): its message names the path.
+    """
     args = parser.parse_args(argv)
     try:
         return main(args) or 0
-    except PaddleFCNError as err:
+    except (PaddleFCNError, OSError) as err:
         if args.debug:
             raise
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 

@@ -123,6 +123,14 @@ def test_variants_need_configs_or_a_known_suite(tmp_path):
         resolve_variants([tmp_path / "missing.yml"])
 
 
+def test_the_default_suites_file_is_found_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    variants = resolve_variants(suite="smoke")
+    assert [v.config.resolve() for v in variants] == [
+        (SUITES.parent / "smoke" / f"{n}.yml").resolve() for n in ("fcn32s", "fcn8s")
+    ]
+
+
 @pytest.mark.parametrize("suite", ["upsamplers", "skips", "voc_upsamplers", "voc_skips"])
 def test_suites_load_and_build(suite):
     from paddlefcn.config import load_config

@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from paddlefcn.cli import base_parser, run_tool
+from paddlefcn.ablation.suite import DEFAULT_SUITES_FILE
+from paddlefcn.cli import base_parser, output_dir, run_tool
 
 EXIT_INTERRUPTED = 130
 
@@ -37,10 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = base_parser("Train config variants (several seeds, resumable) and compare them.", config_required=None)
     parser.add_argument("configs", nargs="*", help="variant config files (or use --suite)")
     parser.add_argument("--suite", help="a named suite of --suites-file, e.g. upsamplers, skips, smoke")
-    parser.add_argument("--suites-file", default="configs/ablation/suites.yml", help="YAML: suite name -> configs")
+    parser.add_argument(
+        "--suites-file",
+        default=DEFAULT_SUITES_FILE,
+        help="YAML: suite name -> configs (default: this repository's configs/ablation/suites.yml)",
+    )
     parser.add_argument("--iters", type=int, help="override train.iters of every variant")
     parser.add_argument("--seeds", type=int, default=1, help="seeds per variant: 0 .. K-1 (default 1)")
-    parser.add_argument("--out", help="output directory (default: output/ablation/<suite>)")
+    parser.add_argument(
+        "--out", type=output_dir, help="output directory (default: output/ablation/<suite>, or .../custom for files)"
+    )
     parser.add_argument(
         "-o", "--opts", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides for every variant"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from paddlefcn.cli import base_parser, load_tool_config, run_tool
+from paddlefcn.cli import base_parser, load_tool_config, output_dir, output_file, run_tool
 
 
 def main(args: argparse.Namespace) -> int:
@@ -40,11 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency-size", type=int, nargs=2, metavar=("H", "W"), help="latency input size (default: --size)"
     )
     parser.add_argument("--iters", type=int, default=20, help="timed training iterations (default 20)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed iterations / runs first (default 3)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed iterations / runs first (default 3, at least 1)")
     parser.add_argument("--val-batches", type=int, default=50, help="timed val batches (default 50)")
     parser.add_argument("--latency-runs", type=int, default=30, help="timed inferences per backend (default 30)")
-    parser.add_argument("--work-dir", help="keep the training run and the export here (default: a temporary dir)")
-    parser.add_argument("--json", help="write the results to this JSON file")
+    parser.add_argument(
+        "--work-dir", type=output_dir, help="keep the training run and the export here (default: a temporary dir)"
+    )
+    parser.add_argument("--json", type=output_file, help="write the results to this JSON file")
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from paddlefcn.cli import EXIT_USER_ERROR, base_parser, load_tool_config, run_tool
+from paddlefcn.cli import EXIT_USER_ERROR, base_parser, int_at_least, load_tool_config, run_tool
 from paddlefcn.data.check import check_config, format_report
 
 
@@ -26,8 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
         "range and empty lists, and print class pixel frequencies."
     )
     parser.add_argument("--splits", nargs="+", default=["train", "val"], help="data sections to check")
-    parser.add_argument("--examples", type=int, default=5, help="messages shown per kind of problem")
-    parser.add_argument("--workers", type=int, default=4, help="threads reading files")
+    parser.add_argument(
+        "--examples", type=int_at_least(0), default=5, help="messages shown per kind of problem (default 5)"
+    )
+    parser.add_argument("--workers", type=int_at_least(1), default=4, help="threads reading files (default 4)")
     return parser
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from paddlefcn.cli import base_parser, load_tool_config, run_tool
+from paddlefcn.cli import base_parser, load_tool_config, output_dir, run_tool
 from paddlefcn.deploy import FORMATS, OUTPUT_OPS, export_model
 
 
@@ -24,7 +24,7 @@ def main(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = base_parser("Export a trained FCN as an inference model with deploy.yaml.")
     parser.add_argument("--weights", required=True, help="a .pdparams file or a checkpoint directory")
-    parser.add_argument("--save-dir", required=True, help="output directory")
+    parser.add_argument("--save-dir", type=output_dir, required=True, help="output directory")
     parser.add_argument(
         "--output-op", default=None, help=f"{' | '.join(OUTPUT_OPS)} (default: export.output_op, else argmax)"
     )

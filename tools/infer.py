@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from paddlefcn.cli import base_parser, run_tool
+from paddlefcn.cli import base_parser, int_at_least, output_dir, run_tool
 from paddlefcn.data import read_image
 from paddlefcn.deploy import FORMATS, Predictor, list_images, measure_latency, predict_files
 
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = base_parser("Segment images with a model written by tools/export.py.", config_required=None)
     parser.add_argument("--model-dir", required=True, help="the export directory (holding deploy.yaml)")
     parser.add_argument("--input", required=True, help="an image or a directory of images")
-    parser.add_argument("--save-dir", required=True, help="output directory")
+    parser.add_argument("--save-dir", type=output_dir, required=True, help="output directory")
     parser.add_argument("--device", default="cpu", help="cpu | gpu (default cpu)")
     parser.add_argument("--gpu-id", type=int, default=0, help="GPU index (default 0)")
     parser.add_argument("--backend", default=None, help=f"{' | '.join(FORMATS)} (default: the exported format)")
@@ -54,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--use-trt", action="store_true", help="use TensorRT (GPU)")
     parser.add_argument("--precision", default="fp32", help="fp32 | fp16 (fp16 needs a GPU)")
     parser.add_argument("--benchmark", action="store_true", help="also time the model on the first image")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed runs before --benchmark timing (default 3)")
-    parser.add_argument("--repeats", type=int, default=20, help="timed runs for --benchmark (default 20)")
+    parser.add_argument(
+        "--warmup", type=int_at_least(0), default=3, help="untimed runs before --benchmark timing (default 3)"
+    )
+    parser.add_argument("--repeats", type=int_at_least(1), default=20, help="timed runs for --benchmark (default 20)")
     return parser
 
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from paddlefcn.cli import base_parser, load_tool_config, run_tool
+from paddlefcn.cli import base_parser, load_tool_config, output_dir, run_tool
 from paddlefcn.config import require
 from paddlefcn.data import build_transforms, dataset_meta, list_images, read_image
 from paddlefcn.engine.inference import add_inference_arguments, inference_options, predict_mask
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = base_parser("Segment images with a trained FCN; writes palette masks and overlays.")
     parser.add_argument("--weights", required=True, help="a .pdparams file or a checkpoint directory")
     parser.add_argument("--input", required=True, help="an image or a directory of images")
-    parser.add_argument("--save-dir", required=True, help="output directory")
+    parser.add_argument("--save-dir", type=output_dir, required=True, help="output directory")
     parser.add_argument("--alpha", type=float, default=0.5, help="mask opacity in the overlays (default 0.5)")
     add_inference_arguments(parser)
     return parser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from paddlefcn.cli import base_parser, run_tool
+from paddlefcn.cli import base_parser, output_dir, run_tool
 from paddlefcn.data.prepare_voc import MissingSourcesError, prepare_voc
 
 
@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--voc-root", required=True, help="VOCdevkit/VOC2012 (or VOCdevkit)")
     parser.add_argument("--sbd-root", required=True, help="SBD benchmark_RELEASE (or its dataset/ folder)")
-    parser.add_argument("--out", required=True, help="output directory, the root of the VOCAug dataset")
+    parser.add_argument(
+        "--out", type=output_dir, required=True, help="output directory, the root of the VOCAug dataset"
+    )
     return parser
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from paddlefcn.cli import base_parser, load_tool_config, run_tool
+from paddlefcn.cli import base_parser, load_tool_config, output_dir, run_tool
 
 EXIT_INTERRUPTED = 130
 
@@ -43,7 +43,7 @@ def trainer_class_names(trainer: object) -> list[str] | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = base_parser("Train an FCN segmentation model.")
-    parser.add_argument("--save-dir", help="run directory (default: output/<config name>)")
+    parser.add_argument("--save-dir", type=output_dir, help="run directory (default: output/<config name>)")
     parser.add_argument("--resume", help="'auto' (latest checkpoint in --save-dir) or a checkpoint directory")
     parser.add_argument("--iters", type=int, help="override train.iters")
     amp_help = "mixed precision: float16 on GPU, bfloat16 on CPU (default train.amp)"

@@ -7,7 +7,7 @@ import sys
 
 import paddle.distributed as dist
 
-from paddlefcn.cli import base_parser, load_tool_config, run_tool
+from paddlefcn.cli import base_parser, load_tool_config, output_file, run_tool
 from paddlefcn.config import check_int, require
 from paddlefcn.data import dataset_meta
 from paddlefcn.engine.evaluator import evaluate
@@ -43,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = base_parser("Evaluate a trained FCN on the config's validation set.")
     parser.add_argument("--weights", required=True, help="a .pdparams file or a checkpoint directory")
-    parser.add_argument("--out", help="also write the metrics as JSON to this file")
+    parser.add_argument("--out", type=output_file, help="also write the metrics as JSON to this file")
     add_inference_arguments(parser)
     return parser
 

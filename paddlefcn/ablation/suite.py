@@ -10,7 +10,8 @@ from typing import Optional, Sequence
 from paddlefcn.config import parse_yaml
 from paddlefcn.errors import PaddleFCNError
 
-DEFAULT_SUITES_FILE = Path("configs") / "ablation" / "suites.yml"
+# The repository's suites, found from any working directory.
+DEFAULT_SUITES_FILE = Path(__file__).resolve().parents[2] / "configs" / "ablation" / "suites.yml"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from paddlefcn.errors import PaddleFCNError
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
@@ -33,6 +35,29 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """``path`` as a directory to create or write into; raises if it, or a parent, exists as something else."""
+    directory = Path(path)
+    blocker = _first_existing(directory)
+    if blocker is not None and not blocker.is_dir():
+        where = "is a file" if blocker == directory else f"is under {blocker}, which is a file"
+        raise PaddleFCNError(f"{directory} {where}, not a directory")
+    return directory
+
+
+def check_output_file(path: str | os.PathLike) -> Path:
+    """``path`` as a file to (over)write; raises if it is a directory or a parent exists as a file."""
+    file = Path(path)
+    if file.is_dir():
+        raise PaddleFCNError(f"{file} is a directory; give a file name")
+    check_output_dir(file.parent)
+    return file
+
+
+def _first_existing(path: Path) -> Path | None:
+    return next((candidate for candidate in (path, *path.parents) if candidate.exists()), None)
 
 
 def sync_directory_files(directory: Path) -> None:
