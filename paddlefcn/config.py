@@ -98,6 +98,8 @@ def load_config(path: str | os.PathLike, overrides: Optional[Iterable[str]] = No
         The merged config as a plain dict.
     """
     cfg = _load_file(Path(path), chain=())
+    if not cfg:
+        raise PaddleFCNError(f"{path}: the config is empty")
     for item in overrides or ():
         apply_override(cfg, item)
     return cfg
@@ -110,7 +112,11 @@ def _load_file(path: Path, chain: tuple[Path, ...]) -> dict:
     if not path.is_file():
         where = f" (a _base_ of {chain[-1]})" if chain else ""
         raise PaddleFCNError(f"config file not found: {path}{where}")
-    data = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise PaddleFCNError(f"{path}: not a UTF-8 text file (byte {err.start}); is it a YAML config?") from err
+    data = parse_yaml(text, str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -224,10 +230,12 @@ def check_number(value: Any, key: str, positive: bool = False) -> float:
 
 
 def require(cfg: dict, dotted: str, source: str = "config") -> Any:
-    """Returns ``cfg[a][b]...`` for ``"a.b..."``, or raises naming the missing key."""
+    """Returns ``cfg[a][b]...`` for ``"a.b..."``, or raises naming the key when it is missing or null."""
     node: Any = cfg
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
             raise PaddleFCNError(f"{source}: missing required key '{dotted}'")
         node = node[part]
+    if node is None:
+        raise PaddleFCNError(f"{source}: required key '{dotted}' is null")
     return node

@@ -79,13 +79,16 @@ def test_benchmark_config_sets_size_batch_and_random_init():
     cfg = {
         "model": {"backbone": {"type": "ResNet34", "pretrained": "imagenet"}},
         "train": {"batch_size": 8},
+        "lr": {"base": 0.01, "warmup_iters": 20},
         "data": {
             "train": {"transforms": [{"type": "RandomHorizontalFlip"}, {"type": "Normalize"}]},
             "val": {"transforms": [{"type": "Resize", "size": 32}, {"type": "Normalize"}]},
         },
     }
-    out = benchmark_config(cfg, batch_size=4, size=[64, 96])
+    out = benchmark_config(cfg, 10, batch_size=4, size=[64, 96])
     assert out["model"]["backbone"]["pretrained"] is None and out["train"]["batch_size"] == 4
+    assert out["lr"] == {"base": 0.01, "warmup_iters": 9}  # shortened to fit the 10 iterations timed
+    assert benchmark_config(cfg, 21)["lr"]["warmup_iters"] == 20
     resize = {"type": "Resize", "size": [64, 96]}
     assert out["data"]["train"]["transforms"] == [{"type": "RandomHorizontalFlip"}, resize, {"type": "Normalize"}]
     assert out["data"]["val"]["transforms"] == [resize, {"type": "Normalize"}]

@@ -4,7 +4,7 @@ import textwrap
 import pytest
 
 from paddlefcn import PaddleFCNError, dump_config, load_config
-from paddlefcn.config import merge
+from paddlefcn.config import merge, require
 
 
 def write(path, text):
@@ -135,6 +135,21 @@ def test_file_errors_name_the_file(tree):
         load_config(tree / "a.yml")
     with pytest.raises(PaddleFCNError, match="'train' must be a mapping"):
         load_config(write(tree / "scalar.yml", "train: 5\n"))
+    with pytest.raises(PaddleFCNError, match=r"empty\.yml: the config is empty"):
+        load_config(write(tree / "empty.yml", "# nothing yet\n"))
+    latin1 = tree / "latin1.yml"
+    latin1.write_bytes("# caf\xe9\nmodel: {num_classes: 2}\n".encode("latin-1"))
+    with pytest.raises(PaddleFCNError, match=r"latin1\.yml: not a UTF-8 text file \(byte 5\)"):
+        load_config(latin1)
+
+
+def test_require_names_a_missing_or_null_key():
+    cfg = {"data": {"train": None, "val": {"type": "VOC"}}}
+    assert require(cfg, "data.val.type") == "VOC"
+    with pytest.raises(PaddleFCNError, match="config: missing required key 'data.test'"):
+        require(cfg, "data.test")
+    with pytest.raises(PaddleFCNError, match="config: required key 'data.train' is null"):
+        require(cfg, "data.train")
 
 
 def test_dump_round_trips(tree, tmp_path):

@@ -1,6 +1,5 @@
 """Export: parity of the exported Paddle and ONNX models with dygraph, output ops, deploy.yaml, self-check, errors."""
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -9,8 +8,8 @@ import paddle
 import pytest
 import yaml
 from model_fixtures import TINY_MODEL, scored_model
+from tool_helpers import run_in_process
 
-from paddlefcn.cli import run_tool
 from paddlefcn.deploy import export as export_module
 from paddlefcn.deploy import export_model, read_deploy_config
 from paddlefcn.deploy.engines import RuntimeOptions, create_engine
@@ -193,6 +192,8 @@ def test_deploy_transforms_drop_random_ones_and_apply_export_resize():
     assert deploy_transforms({}) == [{"type": "Normalize"}]
     with pytest.raises(PaddleFCNError, match="unknown transform 'Normalise'"):
         deploy_transforms({"data": {"val": {"transforms": [{"type": "Normalise"}]}}})
+    with pytest.raises(PaddleFCNError, match="^export.resize: Resize: size must be"):
+        deploy_transforms(cfg, resize="abc")
 
 
 def test_self_check_rejects_an_export_that_differs_from_dygraph(trained, tmp_path, monkeypatch):
@@ -239,13 +240,6 @@ def test_num_classes_must_agree_with_the_dataset(trained, tmp_path):
 # --- tools/export.py ---------------------------------------------------------------------------------
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def config_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("cfg") / "tiny.yml"
@@ -255,9 +249,8 @@ def config_file(tmp_path_factory):
 
 
 def test_export_tool_writes_a_checked_model(trained, config_file, tmp_path, capsys):
-    tool = load_tool("export")
     argv = ["-c", config_file, "--weights", trained[1], "--save-dir", tmp_path, "--input-shape", "-1", "3", "-1", "-1"]
-    assert run_tool(tool.main, tool.build_parser(), [str(a) for a in argv]) == 0
+    assert run_in_process("export", *argv) == 0
     assert "checked against dygraph" in capsys.readouterr().out
     deploy = read_deploy_config(tmp_path)
     assert deploy.output_op == "softmax", "export.output_op of the config is the default"
@@ -272,15 +265,13 @@ def test_export_tool_writes_a_checked_model(trained, config_file, tmp_path, caps
     ],
 )
 def test_export_tool_user_errors_are_one_line(trained, config_file, tmp_path, capsys, extra, message):
-    tool = load_tool("export")
     argv = ["-c", config_file, "--weights", trained[1], "--save-dir", tmp_path / "out", *extra]
-    assert run_tool(tool.main, tool.build_parser(), [str(a) for a in argv]) == 2
+    assert run_in_process("export", *argv) == 2
     assert capsys.readouterr().err.strip().splitlines() == [message]
 
 
 def test_export_tool_missing_weights_is_one_line(config_file, tmp_path, capsys):
-    tool = load_tool("export")
-    argv = ["-c", str(config_file), "--weights", str(tmp_path / "nope.pdparams"), "--save-dir", str(tmp_path)]
-    assert run_tool(tool.main, tool.build_parser(), argv) == 2
+    argv = ["-c", config_file, "--weights", tmp_path / "nope.pdparams", "--save-dir", tmp_path]
+    assert run_in_process("export", *argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: weights not found") and "nope.pdparams" in err[0]

@@ -8,6 +8,7 @@ from paddle.io import Dataset
 import paddlefcn
 from paddlefcn.data import SeededBatchSampler, build_dataloader
 from paddlefcn.data.io import DataError
+from paddlefcn.data.loader import _size_mismatch
 from paddlefcn.errors import PaddleFCNError
 
 
@@ -110,6 +111,17 @@ def test_a_failing_sample_raises_in_the_main_process_instead_of_hanging(num_work
     with pytest.raises(error, match=message) as raised:
         next(batches)
     assert "\n" not in str(raised.value) or error is RuntimeError  # user errors stay one line
+
+
+def test_size_mismatch_suggests_a_crop_for_training_only():
+    samples = [(np.zeros((3, 4, 5)), np.zeros((4, 5))), (np.zeros((3, 6, 5)), np.zeros((6, 5)))]
+    assert _size_mismatch(samples, "train.batch_size").message.endswith(
+        "or a Resize or RandomPaddingCrop transform that gives every sample one size"
+    )
+    assert _size_mismatch(samples, "eval.batch_size").message.endswith(
+        "use a batch size of 1, or a Resize transform that gives every sample one size"
+    )
+    assert _size_mismatch(samples[:1] * 2, "eval.batch_size") is None
 
 
 def test_bad_loader_arguments():

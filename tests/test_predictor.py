@@ -1,6 +1,5 @@
 """The Predictor and tools/infer.py: image files end to end, batching, resizing, backends and one-line errors."""
 
-import importlib.util
 import re
 import shutil
 import threading
@@ -13,8 +12,8 @@ import pytest
 import yaml
 from model_fixtures import TINY_MODEL, scored_model
 from PIL import Image
+from tool_helpers import run_in_process
 
-from paddlefcn.cli import run_tool
 from paddlefcn.data import build_transforms, read_image
 from paddlefcn.data.transforms import resize_label
 from paddlefcn.deploy import Predictor, export_model
@@ -59,16 +58,8 @@ def dygraph_labels(model, image, transforms):
         return model(paddle.to_tensor(chw[None])).numpy()[0].argmax(axis=0)
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def infer(argv):
-    tool = load_tool("infer")
-    return run_tool(tool.main, tool.build_parser(), [str(a) for a in argv])
+    return run_in_process("infer", *argv)
 
 
 def test_infer_tool_writes_masks_matching_dygraph_for_every_image(model_and_weights, export_dir, images, tmp_path):
@@ -253,6 +244,12 @@ def broken_copy(export_dir, tmp_path, edit=None, remove=None):
             [],
             "error: .*deploy.yaml: missing key 'output_op'$",
         ),
+        (
+            lambda d, t: broken_copy(d, t, edit=lambda y: y.update(output_op="softmax")),
+            [],
+            "error: .*deploy.yaml: output_op 'softmax' means \\[1, 3, H, W\\] scores, but the model returns shape "
+            "\\[1, \\d+, \\d+\\]; does deploy.yaml belong to these model files\\?$",
+        ),
         (lambda d, t: d, ["--backend", "tflite"], "error: unsupported model format 'tflite' \\(supported: .*\\)$"),
         (lambda d, t: d, ["--backend", "onnx"], "error: .*deploy.yaml: no onnx model in this export .*onnx\\)$"),
         (lambda d, t: d, ["--precision", "fp16"], "error: TensorRT and fp16 need --device gpu$"),
@@ -264,6 +261,7 @@ def broken_copy(export_dir, tmp_path, edit=None, remove=None):
         "missing-file",
         "unsupported-format",
         "missing-key",
+        "output-op-not-the-graphs",
         "unknown-backend",
         "format-not-exported",
         "fp16-on-cpu",

@@ -22,6 +22,7 @@ from paddlefcn.data.prepare_voc import (
     prepare_voc,
     read_sbd_label,
 )
+from paddlefcn.errors import PaddleFCNError
 
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "prepare_voc.py"
 VOC_TRAIN, VOC_VAL = ["2007_000001", "2007_000002"], ["2007_000003", "2007_000004"]
@@ -103,6 +104,15 @@ def test_instructions_name_only_the_missing_source(sources):
     with pytest.raises(MissingSourcesError, match="not found: SBD at") as info:
         prepare_voc(tmp_path / "VOCdevkit", tmp_path / "elsewhere", tmp_path / "out")
     assert SBD_URL in info.value.instructions and VOC_URL not in info.value.instructions
+
+
+def test_swapped_roots_are_named(sources):
+    tmp_path, _, _ = sources
+    with pytest.raises(
+        PaddleFCNError, match=r"^--voc-root .*sbd holds SBD and --sbd-root .*VOCdevkit holds VOC2012: swap"
+    ):
+        prepare_voc(tmp_path / "sbd", tmp_path / "VOCdevkit", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_instructions_extract_next_to_a_given_archive_folder(tmp_path):

@@ -2,6 +2,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -251,6 +252,11 @@ def test_train_seed_from_the_config_is_used_and_recorded(tmp_path, tiny_config):
         ("lr.base=null", "lr.base must be a positive number, got None"),
         ("lr.warmup_iters=1.5", "lr.warmup_iters must be an integer >= 0, got 1.5"),
         ("optimizer.grad_clip=0", "optimizer.grad_clip must be a positive number, got 0"),
+        ("loss.weight=[1, 2]", "loss.weight must list one weight for each of the 7 classes, got [1, 2]"),
+        ("loss.weight=abc", "loss.weight must list one weight for each of the 7 classes, got 'abc'"),
+        ("loss.weight=[1, 1, 1, x, 1, 1, 1]", "loss.weight[3] must be a number, got 'x'"),
+        ("loss.weight=[1, 1, 1, -1, 1, 1, 1]", "loss.weight must be non-negative and not all 0"),
+        ("data.train=null", "config: required key 'data.train' is null"),
     ],
 )
 def test_bad_training_values_name_their_key(tmp_path, tiny_config, override, message):
@@ -261,9 +267,11 @@ def test_bad_training_values_name_their_key(tmp_path, tiny_config, override, mes
 
 def test_a_new_run_refuses_a_directory_with_checkpoints_of_an_earlier_one(tmp_path, tiny_config):
     run(tmp_path, "run", ["train.iters=2"])
+    shutil.rmtree(tmp_path / "synthetic")
     with pytest.raises(PaddleFCNError, match=r"holds checkpoints of an earlier run \(up to iter_2\).*--resume auto"):
         run(tmp_path, "run", ["train.iters=2"])
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["iter_2", "latest"]
+    assert not (tmp_path / "synthetic").exists(), "the refused run built the datasets before refusing"
 
 
 def test_resuming_with_another_batch_size_warns(tmp_path, tiny_config, caplog):
@@ -278,6 +286,14 @@ def test_resuming_into_another_model_is_refused(tmp_path, tiny_config):
     run(tmp_path, "run", ["train.iters=2"])
     with pytest.raises(PaddleFCNError, match=r"iter_2/model.pdparams: \d+ weights do not belong to the model"):
         run(tmp_path, "run", ["train.iters=4", "model.head.type=FCN16s"], resume="auto")
+
+
+@pytest.mark.parametrize(("name", "content"), [("state.json", "{not json"), ("trainer.pkl", "not a pickle")])
+def test_a_corrupt_checkpoint_file_is_named(tmp_path, tiny_config, name, content):
+    run(tmp_path, "run", ["train.iters=2"])
+    (tmp_path / "run" / "checkpoints" / "iter_2" / name).write_text(content)
+    with pytest.raises(PaddleFCNError, match=f"^cannot resume from .*iter_2/{re.escape(name)}: "):
+        run(tmp_path, "run", ["train.iters=4"], resume="auto")
 
 
 class CorruptTrainingImages(Hook):

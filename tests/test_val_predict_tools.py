@@ -1,21 +1,16 @@
 """Weight loading and the tools/val.py and tools/predict.py command lines."""
 
-import importlib.util
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import paddle
 import pytest
 import yaml
 from PIL import Image
+from tool_helpers import run_in_process, run_subprocess
 
 import paddlefcn
 import paddlefcn.data
-from paddlefcn.cli import run_tool
 from paddlefcn.engine.evaluator import evaluate
 from paddlefcn.engine.inference import predict_mask
 from paddlefcn.engine.weights import load_model_weights, load_trained_model
@@ -85,6 +80,19 @@ def test_wrong_keys_name_the_first_bad_key(saved, tmp_path):
         load_model_weights(build(), path)
 
 
+def test_weights_of_another_type_name_the_key(saved, tmp_path):
+    model, _ = saved
+    state = dict(model.state_dict())
+    first = next(iter(state))
+    path = tmp_path / "odd.pdparams"
+    paddle.save(dict(state, **{first: 3}), str(path))
+    with pytest.raises(PaddleFCNError, match=f"odd.pdparams: weight '{first}' is of type int, not an array"):
+        load_model_weights(build(), path)
+    paddle.save({k: v.astype("float64") for k, v in state.items()}, str(path))
+    with pytest.raises(PaddleFCNError, match=f"odd.pdparams: weight '{first}' is float64, the model needs float32"):
+        load_model_weights(build(), path)
+
+
 def test_a_file_that_is_not_weights_is_a_user_error(tmp_path):
     path = tmp_path / "junk.pdparams"
     path.write_bytes(b"not a pickle")
@@ -103,26 +111,7 @@ def test_load_trained_model_ignores_the_pretrained_backbone_and_sets_eval_mode(s
 
 # --- tools/val.py and tools/predict.py -------------------------------------------------------------
 
-REPO = Path(__file__).resolve().parents[1]
 NUM_SHAPES = 7  # SyntheticShapes: background and six shapes
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_in_process(name, *argv):
-    tool = load_tool(name)
-    return run_tool(tool.main, tool.build_parser(), [str(a) for a in argv])
-
-
-def run_subprocess(name, *argv):
-    env = dict(os.environ, OMP_NUM_THREADS="2")
-    cmd = [sys.executable, str(REPO / "tools" / f"{name}.py"), *[str(a) for a in argv]]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,20 @@ from paddlefcn.config import require
 from paddlefcn.data import build_dataset
 
 
-def benchmark_config(cfg: dict, batch_size: Optional[int] = None, size: Optional[Sequence[int]] = None) -> dict:
-    """A copy of ``cfg`` for timing.
+def benchmark_config(
+    cfg: dict, total_iters: int, batch_size: Optional[int] = None, size: Optional[Sequence[int]] = None
+) -> dict:
+    """A copy of ``cfg`` for timing ``total_iters`` training iterations.
 
-    The backbone starts from random weights (speed does not depend on them, and nothing is downloaded);
-    ``batch_size`` replaces ``train.batch_size``; ``size`` (``[H, W]``) makes every training and val input
-    that size, by a ``Resize`` placed before ``Normalize``.
+    The backbone starts from random weights and a learning-rate warm-up longer than the run is shortened to fit
+    (speed depends on neither, and nothing is downloaded); ``batch_size`` replaces ``train.batch_size``;
+    ``size`` (``[H, W]``) makes every training and val input that size, by a ``Resize`` placed before ``Normalize``.
     """
     cfg = copy.deepcopy(cfg)
     require(cfg, "model.backbone")["pretrained"] = None
+    lr = cfg.get("lr")
+    if isinstance(lr, dict) and isinstance(lr.get("warmup_iters"), int) and lr["warmup_iters"] >= total_iters:
+        lr["warmup_iters"] = total_iters - 1
     if batch_size is not None:
         cfg.setdefault("train", {})["batch_size"] = batch_size
     if size is not None:

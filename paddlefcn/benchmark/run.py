@@ -83,7 +83,7 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
         ``peak_memory_mb`` and the settings and ratios they were measured with.
     """
     options.check()
-    cfg = benchmark_config(cfg, options.batch_size, options.size)
+    cfg = benchmark_config(cfg, options.warmup + options.iters, options.batch_size, options.size)
     setup_runtime(cfg)
     threads = None if on_gpu() else int(os.environ["OMP_NUM_THREADS"])  # set by setup_runtime
     size = tuple(options.size) if options.size is not None else training_input_size(cfg)

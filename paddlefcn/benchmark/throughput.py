@@ -42,7 +42,7 @@ def raw_train_ips(cfg: dict, size: tuple[int, int], iters: int, warmup: int) -> 
     model.train()
     lr = build_lr_scheduler(require(cfg, "lr"), warmup + iters)
     optimizer = build_optimizer(model, cfg.get("optimizer", {}), lr)
-    loss_fn = build_loss(cfg.get("loss"), 255)
+    loss_fn = build_loss(cfg.get("loss"), 255, num_classes)
     rng = np.random.default_rng(0)
     images = paddle.to_tensor(rng.standard_normal((batch, 3, *size)).astype("float32"))
     labels = paddle.to_tensor(rng.integers(0, num_classes, (batch, *size)).astype("int64"))

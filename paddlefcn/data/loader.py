@@ -165,8 +165,9 @@ def collate_or_report(samples: list[Any], batch_key: str) -> Any:
 
 def _size_mismatch(samples: list[Any], batch_key: str) -> Optional[LoadFailure]:
     """The error for a batch whose images, or labels, differ in size; ``None`` if they can be stacked."""
+    crop = "" if batch_key.startswith("eval") else " or RandomPaddingCrop"  # augmentations are training-only
     for position, what, remedy in (
-        (0, "images", "or a Resize or RandomPaddingCrop transform that gives every sample one size"),
+        (0, "images", f"or a Resize{crop} transform that gives every sample one size"),
         (1, "labels", "as validation scores every label at the size of its file"),
     ):
         sizes = sorted({tuple(np.shape(sample[position])[-2:]) for sample in samples if len(sample) > position})

@@ -123,6 +123,8 @@ def prepare_voc(
         DataError: A needed source file is missing or unreadable.
     """
     voc, sbd = find_voc(voc_root), find_sbd(sbd_root)
+    if voc is None and sbd is None and find_voc(sbd_root) and find_sbd(voc_root):
+        raise PaddleFCNError(f"--voc-root {voc_root} holds SBD and --sbd-root {sbd_root} holds VOC2012: swap them")
     if voc is None or sbd is None:
         missing = [f"VOC2012 at {voc_root}" if voc is None else "", f"SBD at {sbd_root}" if sbd is None else ""]
         raise MissingSourcesError(

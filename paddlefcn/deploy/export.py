@@ -147,11 +147,14 @@ def deploy_transforms(cfg: dict, resize: Optional[Sequence[int]] = None) -> list
     val_cfg = (cfg.get("data") or {}).get("val") or {}
     listed = copy.deepcopy(val_cfg.get("transforms") if "transforms" in val_cfg else [{"type": "Normalize"}])
     build_transforms(listed)  # raises on a bad entry before anything is written
-    transforms = [t for t in listed or [] if not TRANSFORMS.get(t["type"]).random]
+    transforms = [t for t in listed or [] if not getattr(TRANSFORMS.get(t["type"]), "random", False)]
     if resize is not None:
         transforms = [t for t in transforms if t.get("type") != "Resize"]
         transforms.insert(0, {"type": "Resize", "size": resize})
-        build_transforms(transforms)
+        try:
+            build_transforms(transforms)
+        except PaddleFCNError as err:
+            raise PaddleFCNError(f"export.resize: {err}") from err
     return transforms
 
 

@@ -106,6 +106,7 @@ class Predictor:
                 filler = np.repeat(batch[-1:], self.batch_size - len(indices), axis=0)
                 batch = np.concatenate([batch, filler])
             output = self.run(batch)
+            self._check_output(output, len(batch))
             for row, index in enumerate(indices):
                 labels[index] = self._to_labels(output[row], images[index].shape[:2])
         return labels
@@ -120,6 +121,19 @@ class Predictor:
             for members in groups.values()
             for start in range(0, len(members), self.batch_size)
         ]
+
+    def _check_output(self, output: np.ndarray, batch: int) -> None:
+        """Raises when the graph's output does not have the shape ``deploy.yaml``'s ``output_op`` promises."""
+        labels = self.deploy.output_op == "argmax"
+        expected = f"[{batch}, H, W] labels" if labels else f"[{batch}, {self.deploy.num_classes}, H, W] scores"
+        fits = output.ndim == (3 if labels else 4) and output.shape[0] == batch
+        if fits and not labels:
+            fits = output.shape[1] == self.deploy.num_classes
+        if not fits:
+            raise PaddleFCNError(
+                f"{self.model_dir / DEPLOY_FILE}: output_op '{self.deploy.output_op}' means {expected}, but the model "
+                f"returns shape {list(output.shape)}; does deploy.yaml belong to these model files?"
+            )
 
     def _to_labels(self, output: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         """Labels at ``size`` from one image's output: ``[h, w]`` labels or ``[C, h, w]`` scores."""

@@ -214,14 +214,17 @@ def load_checkpoint(
     for name in (MODEL_FILE, OPTIM_FILE, STATE_FILE, TRAINER_FILE):
         if not (directory / name).is_file():
             raise PaddleFCNError(f"cannot resume from {directory}: {name} is missing (not a checkpoint directory?)")
+    load_model_weights(unwrap(model), directory / MODEL_FILE)  # exactly the model's keys and shapes
+    file = directory / OPTIM_FILE
     try:
-        load_model_weights(unwrap(model), directory / MODEL_FILE)  # exactly the model's keys and shapes
-        optimizer.set_state_dict(local_optimizer_state(model, paddle.load(str(directory / OPTIM_FILE))))
-        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
-        with open(directory / TRAINER_FILE, "rb") as f:
+        optimizer.set_state_dict(local_optimizer_state(model, paddle.load(str(file))))
+        file = directory / STATE_FILE
+        state = json.loads(file.read_text(encoding="utf-8"))
+        file = directory / TRAINER_FILE
+        with open(file, "rb") as f:
             trainer_state = pickle.load(f)
     except (OSError, ValueError, pickle.UnpicklingError, EOFError) as err:
-        raise PaddleFCNError(f"cannot resume from {directory}: {type(err).__name__}: {err}") from err
+        raise PaddleFCNError(f"cannot resume from {file}: {type(err).__name__}: {err}") from err
     return state, trainer_state
 
 

@@ -113,6 +113,7 @@ def train(
     gpu = on_gpu()
     save_dir = Path(save_dir)
     rank0 = dist.get_rank() == 0
+    checkpoint = resolve_resume(save_dir, resume)  # before anything is built or written: a refused run costs nothing
     logger = logger or setup_logger(str(save_dir))
     given = {key: value for key, value in (("amp", amp), ("seed", seed)) if value is not None}
     cfg = {**cfg, "train": {**cfg.get("train", {}), **given}}  # a new train section: the caller's stays as it was
@@ -141,7 +142,7 @@ def train(
         model = paddle.DataParallel(model)
     lr = build_lr_scheduler(require(cfg, "lr"), settings["iters"])
     optimizer = build_optimizer(model, cfg.get("optimizer", {}), lr)
-    loss_fn = build_loss(cfg.get("loss"), train_set.ignore_index)
+    loss_fn = build_loss(cfg.get("loss"), train_set.ignore_index, num_classes)
 
     manager = CheckpointManager(save_dir, settings["keep_checkpoints"])
     if rank0:
@@ -161,7 +162,6 @@ def train(
         max_bad_steps=settings["max_bad_steps"],
         images_per_step=settings["batch_size"] * world,
     )
-    checkpoint = resolve_resume(save_dir, resume)
     if checkpoint is not None:
         state, trainer_state = load_checkpoint(checkpoint, model, optimizer)
         trainer.restore(state, trainer_state)

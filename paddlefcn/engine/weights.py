@@ -61,13 +61,25 @@ def load_model_weights(model: nn.Layer, path: str | os.PathLike) -> Path:
             "(wrong model config?)"
         )
     for key, param in expected.items():
-        have, want = list(state[key].shape), list(param.shape)
+        value = state[key]
+        if not hasattr(value, "shape") or not hasattr(value, "dtype"):
+            raise PaddleFCNError(f"{file}: weight '{key}' is of type {type(value).__name__}, not an array")
+        have, want = list(value.shape), list(param.shape)
         if have != want:
             raise PaddleFCNError(
                 f"{file}: weight '{key}' has shape {have}, the model needs {want} (wrong num_classes?)"
             )
+        if _dtype_name(value) != _dtype_name(param):
+            raise PaddleFCNError(
+                f"{file}: weight '{key}' is {_dtype_name(value)}, the model needs {_dtype_name(param)}"
+            )
     model.set_state_dict(state)
     return file
+
+
+def _dtype_name(array: object) -> str:
+    """``float32`` for a Paddle tensor or a NumPy array of that type."""
+    return str(array.dtype).removeprefix("paddle.")
 
 
 def load_trained_model(model_cfg: dict, path: str | os.PathLike) -> FCN:

@@ -8,6 +8,8 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
+from paddlefcn.config import check_number
+from paddlefcn.errors import PaddleFCNError
 from paddlefcn.registry import LOSSES
 
 
@@ -36,8 +38,26 @@ class CrossEntropyLoss(nn.Layer):
         )
 
 
-def build_loss(cfg: Optional[dict], ignore_index: int) -> nn.Layer:
-    """Builds the loss (cross-entropy by default) with the dataset's ignore index unless one is given."""
+def build_loss(cfg: Optional[dict], ignore_index: int, num_classes: int) -> nn.Layer:
+    """Builds the loss (cross-entropy by default) with the dataset's ignore index unless one is given.
+
+    Args:
+        cfg: The ``loss`` section.
+        ignore_index: The label value that contributes no loss, unless ``cfg`` names one.
+        num_classes: The number of values ``loss.weight`` must have, when given.
+    """
     cfg = {"type": "CrossEntropyLoss", **(cfg or {})}
     cfg.setdefault("ignore_index", ignore_index)
+    if cfg.get("weight") is not None:
+        cfg["weight"] = check_class_weights(cfg["weight"], num_classes)
     return LOSSES.build(cfg)
+
+
+def check_class_weights(weights: object, num_classes: int) -> list[float]:
+    """``weights`` as floats if they are ``num_classes`` non-negative numbers; else raises naming ``loss.weight``."""
+    if not isinstance(weights, (list, tuple)) or len(weights) != num_classes:
+        raise PaddleFCNError(f"loss.weight must list one weight for each of the {num_classes} classes, got {weights!r}")
+    values = [check_number(w, f"loss.weight[{i}]") for i, w in enumerate(weights)]
+    if min(values) < 0 or max(values) == 0:
+        raise PaddleFCNError(f"loss.weight must be non-negative and not all 0, got {weights!r}")
+    return values
