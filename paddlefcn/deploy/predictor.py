@@ -124,12 +124,12 @@ class Predictor:
 
     def _check_output(self, output: np.ndarray, batch: int) -> None:
         """Raises when the graph's output does not have the shape ``deploy.yaml``'s ``output_op`` promises."""
-        labels = self.deploy.output_op == "argmax"
-        expected = f"[{batch}, H, W] labels" if labels else f"[{batch}, {self.deploy.num_classes}, H, W] scores"
-        fits = output.ndim == (3 if labels else 4) and output.shape[0] == batch
-        if fits and not labels:
-            fits = output.shape[1] == self.deploy.num_classes
-        if not fits:
+        classes = self.deploy.num_classes
+        if self.deploy.output_op == "argmax":
+            expected, fits = f"[{batch}, H, W] labels", output.ndim == 3
+        else:
+            expected, fits = f"[{batch}, {classes}, H, W] scores", output.ndim == 4 and output.shape[1] == classes
+        if not fits or output.shape[0] != batch:
             raise PaddleFCNError(
                 f"{self.model_dir / DEPLOY_FILE}: output_op '{self.deploy.output_op}' means {expected}, but the model "
                 f"returns shape {list(output.shape)}; does deploy.yaml belong to these model files?"
