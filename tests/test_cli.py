@@ -92,7 +92,8 @@ def test_int_at_least_accepts_the_minimum():
         ("benchmark", ["-c", "{cfg}", "--json", "{dir}"], "argument --json: {dir} is a directory"),
         ("export", ["-c", "{cfg}", "--weights", "w", "--save-dir", "{file}"], "argument --save-dir: {file} is a file"),
         ("predict", ["-c", "{cfg}", "--weights", "w", "--input", "i", "--save-dir", "{file}/x"], "which is a file"),
-        ("infer", ["--model-dir", "m", "--input", "i", "--save-dir", "{file}", "--repeats", "0"], "is a file"),
+        ("infer", ["--model-dir", "m", "--input", "i", "--save-dir", "{file}"], "--save-dir: {file} is a file"),
+        ("infer", ["--model-dir", "m", "--input", "i", "--save-dir", "{dir}/o", "--repeats", "0"], "at least 1, got 0"),
         ("check_data", ["-c", "{cfg}", "--examples", "-1"], "argument --examples: must be at least 0, got -1"),
     ],
 )
