@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Callable, NoReturn, Optional, Sequence
 
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.utils.io import check_output_dir, check_output_file
 
 EXIT_USER_ERROR = 2
@@ -79,8 +79,16 @@ def run_tool(
     except (PaddleFCNError, OSError) as err:
         if args.debug:
             raise
-        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
+        print(f"error: {error_line(err, getattr(args, 'config', None))}", file=sys.stderr)
         return EXIT_USER_ERROR
+
+
+def error_line(err: Exception, config: Optional[str] = None) -> str:
+    """The one-line message of ``err``; a ``ConfigError`` is prefixed with ``config`` unless it names a file already."""
+    message = " ".join(str(err).split())
+    if isinstance(err, ConfigError) and config and str(config) not in message:
+        return f"{config}: {message}"
+    return message
 
 
 def load_tool_config(args: argparse.Namespace) -> dict:

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Optional
 
 import yaml
 
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
 
 BASE_KEY = "_base_"
@@ -54,7 +54,7 @@ SCHEMA: dict[str, Any] = {
     "data": {"train": ANY, "val": ANY, "test": ANY, "num_workers": ANY},
     "eval": {"mode": ANY, "crop_size": ANY, "stride": ANY, "flip": ANY, "scales": ANY, "batch_size": ANY},
     "export": {"output_op": ANY, "input_shape": ANY, "resize": ANY},
-    "runtime": {"cpu_threads": ANY},
+    "runtime": {"cpu_threads": ANY, "onednn": ANY},
 }
 
 
@@ -212,7 +212,7 @@ def dump_yaml(cfg: dict) -> str:
 def check_int(value: Any, key: str, minimum: int = 1) -> int:
     """``value`` if it is an integer of at least ``minimum``; otherwise raises naming ``key``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise PaddleFCNError(f"{key} must be an integer >= {minimum}, got {value!r}")
+        raise ConfigError(f"{key} must be an integer >= {minimum}, got {value!r}")
     return value
 
 
@@ -225,17 +225,17 @@ def check_number(value: Any, key: str, positive: bool = False) -> float:
         or positive
         and value <= 0
     ):
-        raise PaddleFCNError(f"{key} must be a {'positive ' if positive else ''}number, got {value!r}")
+        raise ConfigError(f"{key} must be a {'positive ' if positive else ''}number, got {value!r}")
     return float(value)
 
 
-def require(cfg: dict, dotted: str, source: str = "config") -> Any:
+def require(cfg: dict, dotted: str) -> Any:
     """Returns ``cfg[a][b]...`` for ``"a.b..."``, or raises naming the key when it is missing or null."""
     node: Any = cfg
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise PaddleFCNError(f"{source}: missing required key '{dotted}'")
+            raise ConfigError(f"missing required key '{dotted}'")
         node = node[part]
     if node is None:
-        raise PaddleFCNError(f"{source}: required key '{dotted}' is null")
+        raise ConfigError(f"required key '{dotted}' is null")
     return node

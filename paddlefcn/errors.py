@@ -9,3 +9,7 @@ class PaddleFCNError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
+
+
+class ConfigError(PaddleFCNError):
+    """A missing, unknown or bad value in a config; tools that read one put the config file first in the message."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Callable, Optional, TypeVar
 
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 
 T = TypeVar("T")
 
@@ -43,12 +43,12 @@ class Registry:
             lowered = {k.lower(): k for k in known}
             close = [lowered[str(name).lower()]] if str(name).lower() in lowered else []
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise PaddleFCNError(f"unknown {self.kind} '{name}' (known: {', '.join(known) or 'none'}){hint}")
+        raise ConfigError(f"unknown {self.kind} '{name}' (known: {', '.join(known) or 'none'}){hint}")
 
     def build(self, cfg: dict, **extra: Any) -> Any:
         """Builds the entry named by ``cfg['type']`` with the other keys (and ``extra``) as arguments."""
         if not isinstance(cfg, dict) or "type" not in cfg:
-            raise PaddleFCNError(f"a {self.kind} config needs a 'type' key, got {cfg!r}")
+            raise ConfigError(f"a {self.kind} config needs a 'type' key, got {cfg!r}")
         kwargs = dict(cfg)
         factory = self.get(kwargs.pop("type"))
         kwargs.update(extra)
@@ -56,7 +56,11 @@ class Registry:
             return factory(**kwargs)
         except TypeError as err:
             if "argument" in str(err):
-                raise PaddleFCNError(f"{self.kind} '{cfg['type']}': {err}") from err
+                raise ConfigError(f"{self.kind} '{cfg['type']}': {err}") from err
+            raise
+        except PaddleFCNError as err:
+            if type(err) is PaddleFCNError:  # a value the entry refuses came from its config
+                raise ConfigError(str(err)) from err
             raise
 
     def names(self) -> list[str]:

@@ -20,11 +20,13 @@ def train_cli(*args, cwd):
         (["-c", "{cfg}", "-o", "train.iters"], "error: override 'train.iters' must look like key.path=value"),
         (["-c", "{cfg}", "-o", "trian.iters=3"], "error: override 'trian.iters=3': unknown config key 'trian'"),
         (["-c", "{cfg}", "--resume", "nowhere"], "error: --resume: checkpoint directory not found: nowhere"),
-        (["-c", "{cfg}", "-o", "model.head.type=FCN4s"], "error: unknown head 'FCN4s'"),
+        (["-c", "{cfg}", "-o", "model.head.type=FCN4s"], "error: {cfg}: unknown head 'FCN4s'"),
+        (["-c", "{cfg}", "-o", "train.batch_size=0"], "error: {cfg}: train.batch_size must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, tiny_config, args, message):
     args = [a.format(cfg=tmp_path / "tiny.yml") for a in args]
+    message = message.format(cfg=tmp_path / "tiny.yml")
     done = train_cli(*args, "--save-dir", str(tmp_path / "run"), cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from paddlefcn.data.io import voc_palette
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError
 from paddlefcn.registry import DATASETS
 
 IGNORE_INDEX = 255
@@ -46,15 +46,15 @@ def make_meta(
         source: Names the config in errors.
     """
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or not 1 <= num_classes <= 256:
-        raise PaddleFCNError(f"{source}: num_classes must be an integer in 1..256, got {num_classes!r}")
+        raise ConfigError(f"{source}: num_classes must be an integer in 1..256, got {num_classes!r}")
     if not isinstance(ignore_index, int) or isinstance(ignore_index, bool) or 0 <= ignore_index < num_classes:
-        raise PaddleFCNError(f"{source}: ignore_index must be an integer outside 0..{num_classes - 1}")
+        raise ConfigError(f"{source}: ignore_index must be an integer outside 0..{num_classes - 1}")
     names = [f"class_{i}" for i in range(num_classes)] if class_names is None else [str(n) for n in class_names]
     if len(names) != num_classes:
-        raise PaddleFCNError(f"{source}: class_names has {len(names)} names for {num_classes} classes")
+        raise ConfigError(f"{source}: class_names has {len(names)} names for {num_classes} classes")
     colours = voc_palette(num_classes) if palette is None else palette
     if len(colours) != num_classes or not all(_is_colour(c) for c in colours):
-        raise PaddleFCNError(f"{source}: palette must be {num_classes} [r, g, b] colours with values 0..255")
+        raise ConfigError(f"{source}: palette must be {num_classes} [r, g, b] colours with values 0..255")
     return DatasetMeta(num_classes, names, [[int(v) for v in c] for c in colours], ignore_index)
 
 
@@ -72,9 +72,9 @@ def dataset_meta(dataset_cfg: dict) -> DatasetMeta:
     Every registered dataset class provides a static ``describe(cfg) -> DatasetMeta``.
     """
     if not isinstance(dataset_cfg, dict) or "type" not in dataset_cfg:
-        raise PaddleFCNError(f"a dataset config needs a 'type' key, got {dataset_cfg!r}")
+        raise ConfigError(f"a dataset config needs a 'type' key, got {dataset_cfg!r}")
     cls = DATASETS.get(dataset_cfg["type"])
     describe = getattr(cls, "describe", None)
     if describe is None:
-        raise PaddleFCNError(f"dataset '{dataset_cfg['type']}' does not describe its classes (no describe())")
+        raise ConfigError(f"dataset '{dataset_cfg['type']}' does not describe its classes (no describe())")
     return describe(dataset_cfg)

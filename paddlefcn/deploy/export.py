@@ -34,7 +34,7 @@ from paddlefcn.deploy.manifest import (
 from paddlefcn.deploy.onnx_export import convert_to_onnx, require_onnx_packages
 from paddlefcn.deploy.parity import require_parity
 from paddlefcn.engine.weights import load_trained_model
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import TRANSFORMS
 from paddlefcn.utils.env import on_gpu
 
@@ -154,7 +154,7 @@ def deploy_transforms(cfg: dict, resize: Optional[Sequence[int]] = None) -> list
         try:
             build_transforms(transforms)
         except PaddleFCNError as err:
-            raise PaddleFCNError(f"export.resize: {err}") from err
+            raise ConfigError(f"export.resize: {err}") from err
     return transforms
 
 
@@ -162,7 +162,7 @@ def _label_meta(cfg: dict, num_classes: int) -> DatasetMeta:
     dataset_cfg = (cfg.get("data") or {}).get("val")
     meta = dataset_meta(dataset_cfg) if dataset_cfg else make_meta(num_classes, source="model")
     if meta.num_classes != num_classes:
-        raise PaddleFCNError(f"model.num_classes is {num_classes} but the val dataset has {meta.num_classes} classes")
+        raise ConfigError(f"model.num_classes is {num_classes} but the val dataset has {meta.num_classes} classes")
     return meta
 
 

@@ -20,7 +20,7 @@ import paddle
 from paddle import nn
 
 from paddlefcn.engine.weights import load_model_weights
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text, sync_directory, sync_directory_files
 
 CHECKPOINT_DIR = "checkpoints"
@@ -149,7 +149,7 @@ class CheckpointManager:
 
     def __init__(self, save_dir: str | os.PathLike, keep: int = 3) -> None:
         if keep < 1:
-            raise PaddleFCNError(f"train.keep_checkpoints must be >= 1, got {keep}")
+            raise ConfigError(f"train.keep_checkpoints must be >= 1, got {keep}")
         self.save_dir = Path(save_dir)
         self.root = self.save_dir / CHECKPOINT_DIR
         self.keep = keep

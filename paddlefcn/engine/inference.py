@@ -15,7 +15,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 
 MODES = ("whole", "slide")
 Window = tuple[tuple[int, int], tuple[int, int]]  # (crop (h, w), stride (h, w))
@@ -108,7 +108,7 @@ def inference_options(eval_cfg: Optional[dict], args: Optional[argparse.Namespac
     if isinstance(options["scales"], (int, float)):
         options["scales"] = [options["scales"]]
     if not isinstance(options["flip"], bool):
-        raise PaddleFCNError(f"eval.flip must be true or false, got {options['flip']!r}")
+        raise ConfigError(f"eval.flip must be true or false, got {options['flip']!r}")
     _, scales = _check(options["mode"], options["crop_size"], options["stride"], options["scales"])
     options["scales"] = scales
     return options

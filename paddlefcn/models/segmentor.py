@@ -5,7 +5,7 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import BACKBONES, HEADS
 
 # The coarsest stride of every backbone; inputs are padded to a multiple of it.
@@ -57,10 +57,10 @@ def build_model(model_cfg: dict) -> FCN:
         raise PaddleFCNError(f"'model' must be a mapping, got {model_cfg!r}")
     for key in ("num_classes", "backbone", "head"):
         if key not in model_cfg:
-            raise PaddleFCNError(f"model: missing required key 'model.{key}'")
+            raise ConfigError(f"model: missing required key 'model.{key}'")
     num_classes = model_cfg["num_classes"]
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise PaddleFCNError(f"model.num_classes must be a positive integer, got {num_classes!r}")
+        raise ConfigError(f"model.num_classes must be a positive integer, got {num_classes!r}")
     backbone = BACKBONES.build(model_cfg["backbone"])
     head = HEADS.build(model_cfg["head"], feature_specs=backbone.feature_specs, num_classes=num_classes)
     return FCN(backbone, head, num_classes)
