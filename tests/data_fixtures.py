@@ -1,4 +1,4 @@
-"""Tiny on-disk datasets for the data tests: a VOC2012 tree, an SBD tree and loose images/labels."""
+"""Tiny on-disk datasets for the data tests: a VOC2012 tree, an SBD tree, a CamVid tree and loose images/labels."""
 
 from __future__ import annotations
 
@@ -84,3 +84,44 @@ def make_sbd(root: Path, train: list[str], val: list[str], size=(12, 16), seed=1
     (dataset / "train.txt").write_text("".join(f"{n}\n" for n in train))
     (dataset / "val.txt").write_text("".join(f"{n}\n" for n in val))
     return labels
+
+
+CAMVID_VOID = 11
+
+
+def camvid_label(rng: np.random.Generator, height: int, width: int, classes) -> np.ndarray:
+    """4x4 blocks of ``classes`` (each at least once) and of void (11, at least once), in random order."""
+    rows, cols = -(-height // 4), -(-width // 4)
+    values = np.array([*classes, CAMVID_VOID])
+    blocks = rng.choice(values, rows * cols)
+    blocks[: len(values)] = values  # every listed class and void occur
+    blocks = rng.permutation(blocks).reshape(rows, cols)
+    return blocks.repeat(4, 0).repeat(4, 1)[:height, :width].astype(np.uint8)
+
+
+def make_camvid(
+    root: Path, splits: dict[str, list[str]], size=(24, 32), seed=0
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Writes CamVid as the SegNet tutorial distributes it; returns ``{name: (image, label)}``.
+
+    ``<root>/<split>/<name>.png`` RGB images, ``<root>/<split>annot/<name>.png`` 8-bit grey labels and
+    ``<root>/<split>.txt`` lists whose lines carry the ``/SegNet/CamVid/`` prefix of the machine they were made on.
+    The n-th label written holds 6 of the 11 classes, starting at class ``4n mod 11`` (so any 3 consecutive labels
+    cover every class), plus void (11) pixels.
+    """
+    rng = np.random.default_rng(seed)
+    written = {}
+    for split, names in splits.items():
+        lines = []
+        for name in names:
+            assert name not in written, f"{name} is in two splits"
+            first = 4 * len(written)
+            image = smooth_image(rng, *size)
+            label = camvid_label(rng, *size, [(first + k) % 11 for k in range(6)])
+            save_image(root / split / f"{name}.png", image)
+            save_image(root / f"{split}annot" / f"{name}.png", label)
+            written[name] = (image, label)
+            lines.append(f"/SegNet/CamVid/{split}/{name}.png /SegNet/CamVid/{split}annot/{name}.png\n")
+        root.mkdir(parents=True, exist_ok=True)
+        (root / f"{split}.txt").write_text("".join(lines))
+    return written

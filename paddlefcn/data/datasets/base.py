@@ -12,7 +12,7 @@ from paddle.io import Dataset
 from paddlefcn.data.io import BAD_LIST, BAD_VALUE, EMPTY_LIST, MISSING, SIZE_MISMATCH, DataError, read_image, read_label
 from paddlefcn.data.meta import DatasetMeta
 from paddlefcn.data.transforms import Compose
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError
 
 Sample = tuple[str, str]
 
@@ -94,7 +94,7 @@ class LabelsAtFileSize(Dataset):
     def __init__(self, dataset: SegDataset) -> None:
         augmentations = [type(t).__name__ for t in dataset.transforms.transforms if getattr(t, "random", False)]
         if augmentations:
-            raise PaddleFCNError(
+            raise ConfigError(
                 f"data.val.transforms: {', '.join(augmentations)} is an augmentation; validation needs "
                 "deterministic transforms (Resize, Normalize)"
             )
@@ -126,6 +126,11 @@ def read_list(list_path: str | os.PathLike, columns: int) -> list[list[str]]:
     Raises:
         DataError: The file is missing, or a line has the wrong number of columns.
     """
+    return [fields for _, fields in read_numbered_list(list_path, columns)]
+
+
+def read_numbered_list(list_path: str | os.PathLike, columns: int) -> list[tuple[int, list[str]]]:
+    """``read_list`` with the line number of each row in the file, for errors that name the line."""
     if not os.path.isfile(list_path):
         raise DataError(list_path, MISSING, "list file not found")
     rows = []
@@ -139,5 +144,5 @@ def read_list(list_path: str | os.PathLike, columns: int) -> list[list[str]]:
                 raise DataError(
                     list_path, BAD_LIST, f"line {number} has {len(fields)} fields, expected {columns}: {text!r}"
                 )
-            rows.append(fields)
+            rows.append((number, fields))
     return rows
