@@ -38,8 +38,8 @@ def test_clean_dataset_reports_exact_class_frequencies(tmp_path):
     report = check_dataset(cfg, "train")
     assert report.clean
     both = np.concatenate([label_a, label_b]).ravel()
-    np.testing.assert_array_equal(report.pixel_counts, [np.sum(both == c) for c in range(3)])
-    assert report.ignored_pixels == 2
+    np.testing.assert_array_equal(report.stats.pixel_counts, [np.sum(both == c) for c in range(3)])
+    assert report.stats.ignored_pixels == 2
     text = format_report(report)
     assert "problems: none" in text and "class_2" in text and "37.50%" in text  # 6 of 16 pixels
 
@@ -63,7 +63,7 @@ def test_every_problem_kind_is_counted_with_its_files(tmp_path):
     ]
     assert len(report.problems[SIZE_MISMATCH]) == 1 and "wide_l.png" in report.problems[SIZE_MISMATCH][0]
     assert len(report.problems[CORRUPT]) == 1 and "junk.png" in report.problems[CORRUPT][0]
-    assert report.pixel_counts[0] == 3 * 8 + 12  # readable labels: ok0, ok1, junk (2x4) and wide (2x6)
+    assert report.stats.pixel_counts[0] == 3 * 8 + 12  # readable labels: ok0, ok1, junk (2x4) and wide (2x6)
     text = format_report(report, examples=1)
     assert f"{MISSING}: 2" in text and "... and 1 more" in text
 

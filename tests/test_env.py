@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from tool_helpers import run_in_process
 
 PROBE = (
     "import {first}, os; from paddlefcn.utils.env import configure_cpu; "
@@ -42,3 +43,49 @@ def test_more_processes_than_cores_get_one_thread_each():
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["1"]
+
+
+# --- runtime.onednn ---------------------------------------------------------------------------------------
+
+ONEDNN_FLAGS = ("FLAGS_use_onednn", "FLAGS_use_mkldnn")
+
+
+@pytest.fixture
+def onednn_flags():
+    """Reads Paddle's oneDNN flags; puts back the values they had when the test ends."""
+    import paddle
+
+    before = paddle.get_flags(list(ONEDNN_FLAGS))
+    yield lambda: paddle.get_flags(list(ONEDNN_FLAGS))
+    paddle.set_flags(before)
+
+
+def test_configure_onednn_sets_paddles_flag(onednn_flags):
+    from paddlefcn.utils.env import configure_onednn
+
+    configure_onednn(True)
+    assert onednn_flags() == {"FLAGS_use_onednn": True, "FLAGS_use_mkldnn": True}
+    configure_onednn(False)
+    assert onednn_flags() == {"FLAGS_use_onednn": False, "FLAGS_use_mkldnn": False}
+
+
+def test_setup_runtime_applies_runtime_onednn_default_off(onednn_flags):
+    from paddlefcn.engine.runner import setup_runtime
+
+    setup_runtime({"runtime": {"onednn": True}})
+    assert onednn_flags()["FLAGS_use_onednn"] is True
+    setup_runtime({"runtime": {"cpu_threads": None}})
+    assert onednn_flags()["FLAGS_use_onednn"] is False
+    setup_runtime({"runtime": {"onednn": True}})
+    setup_runtime({})
+    assert onednn_flags()["FLAGS_use_onednn"] is False
+
+
+@pytest.mark.parametrize(("value", "shown"), [("1", "1"), ("fast", "'fast'")])
+def test_runtime_onednn_not_a_boolean_is_one_error_line(tmp_path, tiny_config, onednn_flags, capsys, value, shown):
+    config = tmp_path / "tiny.yml"
+    argv = ["-c", config, "--save-dir", tmp_path / "run", "-o", f"runtime.onednn={value}"]
+    assert run_in_process("train", *argv) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"error: {config}: runtime.onednn must be true or false, got {shown}"]
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -253,10 +253,11 @@ def test_train_seed_from_the_config_is_used_and_recorded(tmp_path, tiny_config):
         ("lr.warmup_iters=1.5", "lr.warmup_iters must be an integer >= 0, got 1.5"),
         ("optimizer.grad_clip=0", "optimizer.grad_clip must be a positive number, got 0"),
         ("loss.weight=[1, 2]", "loss.weight must list one weight for each of the 7 classes, got [1, 2]"),
-        ("loss.weight=abc", "loss.weight must list one weight for each of the 7 classes, got 'abc'"),
+        ("loss.weight=abc", "loss.weight: unknown class weighting 'abc' (known: median_frequency, inverse_log, or"),
+        ("loss.weight=7", "loss.weight must list one weight for each of the 7 classes, got 7"),
         ("loss.weight=[1, 1, 1, x, 1, 1, 1]", "loss.weight[3] must be a number, got 'x'"),
         ("loss.weight=[1, 1, 1, -1, 1, 1, 1]", "loss.weight must be non-negative and not all 0"),
-        ("data.train=null", "config: required key 'data.train' is null"),
+        ("data.train=null", "required key 'data.train' is null"),
     ],
 )
 def test_bad_training_values_name_their_key(tmp_path, tiny_config, override, message):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Optional, Sequence
 
 from paddlefcn.config import require
 from paddlefcn.data import build_dataset
+from paddlefcn.engine.optim import fit_warmup
 
 
 def benchmark_config(
@@ -20,9 +22,9 @@ def benchmark_config(
     """
     cfg = copy.deepcopy(cfg)
     require(cfg, "model.backbone")["pretrained"] = None
-    lr = cfg.get("lr")
-    if isinstance(lr, dict) and isinstance(lr.get("warmup_iters"), int) and lr["warmup_iters"] >= total_iters:
-        lr["warmup_iters"] = total_iters - 1
+    shortened = fit_warmup(cfg.get("lr"), total_iters)
+    if shortened is not None:
+        logging.getLogger("paddlefcn").info("benchmark: %s", shortened)
     if batch_size is not None:
         cfg.setdefault("train", {})["batch_size"] = batch_size
     if size is not None:

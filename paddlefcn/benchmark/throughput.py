@@ -11,6 +11,7 @@ import numpy as np
 import paddle
 
 from paddlefcn.config import require
+from paddlefcn.data import dataset_meta
 from paddlefcn.engine.evaluator import evaluate
 from paddlefcn.engine.hooks import Hook
 from paddlefcn.engine.inference import inference_options
@@ -18,7 +19,7 @@ from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer
 from paddlefcn.engine.runner import build_val_loader, train, train_settings
 from paddlefcn.engine.trainer import seed_everything
 from paddlefcn.models import build_model
-from paddlefcn.models.losses import build_loss
+from paddlefcn.models.losses import build_loss, loss_config
 from paddlefcn.utils.env import on_gpu
 
 
@@ -42,7 +43,10 @@ def raw_train_ips(cfg: dict, size: tuple[int, int], iters: int, warmup: int) -> 
     model.train()
     lr = build_lr_scheduler(require(cfg, "lr"), warmup + iters)
     optimizer = build_optimizer(model, cfg.get("optimizer", {}), lr)
-    loss_fn = build_loss(cfg.get("loss"), 255, num_classes)
+    loss_cfg = loss_config(cfg.get("loss"), dataset_meta(require(cfg, "data.train")).ignore_index, num_classes)
+    if isinstance(loss_cfg.get("weight"), str):  # computed from the labels in train(); speed does not depend on it
+        loss_cfg["weight"] = [1.0] * num_classes
+    loss_fn = build_loss(loss_cfg)
     rng = np.random.default_rng(0)
     images = paddle.to_tensor(rng.standard_normal((batch, 3, *size)).astype("float32"))
     labels = paddle.to_tensor(rng.integers(0, num_classes, (batch, *size)).astype("int64"))

@@ -9,9 +9,10 @@ from typing import Optional
 
 import numpy as np
 
+from paddlefcn.data.class_weights import WEIGHTINGS, LabelStats
 from paddlefcn.data.datasets.base import SegDataset, check_label_values
 from paddlefcn.data.io import SIZE_MISMATCH, DataError, read_image, read_label
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import DATASETS
 
 
@@ -23,16 +24,14 @@ class SplitReport:
         split: Config name of the dataset (``train``, ``val``).
         description: Dataset type and size, or why it could not be built.
         problems: One-line messages grouped by problem kind.
-        pixel_counts: Pixels per class over the labels that could be read.
-        ignored_pixels: Pixels labelled ``ignore_index``.
+        stats: Class pixel counts of the labels that could be read (``None`` if the dataset was not built).
         class_names: One name per class.
     """
 
     split: str
     description: str
     problems: dict[str, list[str]] = field(default_factory=dict)
-    pixel_counts: Optional[np.ndarray] = None
-    ignored_pixels: int = 0
+    stats: Optional[LabelStats] = None
     class_names: list[str] = field(default_factory=list)
 
     @property
@@ -61,7 +60,7 @@ def check_config(cfg: dict, splits: tuple[str, ...] = ("train", "val"), workers:
     reports = []
     for split in present:
         report = check_dataset(data[split], split, workers)
-        if model_classes is not None and report.pixel_counts is not None and model_classes != len(report.class_names):
+        if model_classes is not None and report.stats is not None and model_classes != len(report.class_names):
             report.add(
                 "config mismatch",
                 f"model.num_classes is {model_classes} but data.{split} has {len(report.class_names)} classes",
@@ -83,20 +82,19 @@ def check_dataset(dataset_cfg: dict, split: str = "dataset", workers: int = 4) -
         report.add(err.kind, str(err))
         return report
     if not isinstance(dataset, SegDataset):
-        raise PaddleFCNError(f"data.{split}: cannot check a {type(dataset).__name__}, it lists no files")
+        raise ConfigError(f"data.{split}: cannot check a {type(dataset).__name__}, it lists no files")
     report = SplitReport(split, f"{cfg['type']}, {len(dataset)} samples", class_names=list(dataset.class_names))
-    report.pixel_counts = np.zeros(dataset.num_classes, np.int64)
+    report.stats = LabelStats.empty(dataset.num_classes)
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        for problems, counts, ignored in pool.map(lambda i: _check_sample(dataset, i), range(len(dataset))):
+        for problems, stats in pool.map(lambda i: _check_sample(dataset, i), range(len(dataset))):
             for err in problems:
                 report.add(err.kind, str(err))
-            if counts is not None:
-                report.pixel_counts += counts
-                report.ignored_pixels += ignored
+            if stats is not None:
+                report.stats += stats
     return report
 
 
-def _check_sample(dataset: SegDataset, index: int) -> tuple[list[DataError], Optional[np.ndarray], int]:
+def _check_sample(dataset: SegDataset, index: int) -> tuple[list[DataError], Optional[LabelStats]]:
     image_path, label_path = dataset.image_path(index), dataset.label_path(index)
     problems: list[DataError] = []
     image = label = None
@@ -114,9 +112,12 @@ def _check_sample(dataset: SegDataset, index: int) -> tuple[list[DataError], Opt
         detail = f"label is {label.shape[1]}x{label.shape[0]} (WxH) but its image {Path(image_path).name} is "
         problems.append(DataError(label_path, SIZE_MISMATCH, f"{detail}{image.shape[1]}x{image.shape[0]}"))
     if label is None:
-        return problems, None, 0
-    valid = label[label != dataset.ignore_index]
-    return problems, np.bincount(valid.ravel(), minlength=dataset.num_classes), int(label.size - valid.size)
+        return problems, None
+    return problems, LabelStats.of_label(label, dataset.num_classes, dataset.ignore_index)
+
+
+def _weight_text(weight: float, width: int) -> str:
+    return f"{'-':>{width}}" if np.isnan(weight) else f"{weight:>{width}.4f}"
 
 
 def format_report(report: SplitReport, examples: int = 5) -> str:
@@ -129,16 +130,22 @@ def format_report(report: SplitReport, examples: int = 5) -> str:
         lines += [f"    {m}" for m in messages[:examples]]
         if len(messages) > examples:
             lines.append(f"    ... and {len(messages) - examples} more")
-    if report.pixel_counts is not None:
-        total = int(report.pixel_counts.sum()) + report.ignored_pixels
-        lines.append("  class pixel frequencies:")
+    stats = report.stats
+    if stats is not None:
+        total = int(stats.pixel_counts.sum()) + stats.ignored_pixels
+        weights = {name: weighting(stats) for name, weighting in WEIGHTINGS.items()}
         width = max(len(n) for n in report.class_names + ["(ignore)"])
-        rows = list(zip(report.class_names, report.pixel_counts.tolist())) + [("(ignore)", report.ignored_pixels)]
-        for name, count in rows:
+        lines.append("  class pixel frequencies, and the weights each loss.weight name gives:")
+        names = "".join(f"  {name:>{len(name)}}" for name in weights)
+        lines.append(f"    {'class':<{width}} {'share':>7}  {'pixels':>12}{names}")
+        for index, (name, count) in enumerate(zip(report.class_names, stats.pixel_counts.tolist())):
             share = 100.0 * count / total if total else 0.0
-            note = "  (never seen)" if count == 0 and name != "(ignore)" else ""
-            lines.append(f"    {name:<{width}} {share:6.2f}%  {count}{note}")
-        if report.ignored_pixels and len(report.pixel_counts) > 1 and not report.pixel_counts[1:].any():
+            columns = "".join(f"  {_weight_text(w[index], len(name))}" for name, w in weights.items())
+            note = "  (never seen)" if count == 0 else ""
+            lines.append(f"    {name:<{width}} {share:6.2f}%  {count:>12}{columns}{note}")
+        share = 100.0 * stats.ignored_pixels / total if total else 0.0
+        lines.append(f"    {'(ignore)':<{width}} {share:6.2f}%  {stats.ignored_pixels:>12}")
+        if stats.ignored_pixels and len(stats.pixel_counts) > 1 and not stats.pixel_counts[1:].any():
             lines.append(
                 "  hint: only class 0 and the ignore value occur; masks saved as 0/255 need the 255s mapped to 1, "
                 "or ignore_index set to a value the labels do not use (e.g. ignore_index: 254)"

@@ -20,6 +20,7 @@ from paddlefcn.engine.checkpoint import CheckpointManager
 from paddlefcn.engine.evaluator import evaluate
 
 if TYPE_CHECKING:
+    from paddlefcn.data.meta import DatasetMeta
     from paddlefcn.engine.trainer import Trainer
 
 
@@ -209,8 +210,7 @@ class VisualDLHook(Hook):
         interval: Iterations between training scalars.
         vis_samples: ``(raw_image HWC uint8, label HW, model_input CHW)`` of fixed val images drawn as
             image / ground truth / prediction panels at each evaluation.
-        class_names: Names for the per-class IoU tags.
-        palette: Class colours.
+        meta: The val set's classes: names for the per-class IoU tags, colours and the ignore value for the panels.
     """
 
     def __init__(
@@ -218,16 +218,15 @@ class VisualDLHook(Hook):
         logdir: str,
         interval: int,
         vis_samples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
-        class_names: Sequence[str],
-        palette: Sequence[Sequence[int]],
+        meta: DatasetMeta,
     ) -> None:
         from visualdl import LogWriter
 
         self.writer = LogWriter(logdir=logdir)
         self.interval = interval
         self.vis_samples = list(vis_samples)
-        self.class_names = list(class_names)
-        self.palette = palette
+        self.class_names = list(meta.class_names)
+        self.meta = meta
 
     def after_step(self, trainer: Trainer) -> None:
         out = trainer.outputs
@@ -263,7 +262,8 @@ class VisualDLHook(Hook):
                 logits = model(paddle.to_tensor(model_input[None]))
                 pred = logits.argmax(axis=1)[0].numpy()
                 pred = cv2.resize(pred.astype(np.uint8), raw.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-                panels.append(np.concatenate([raw, colorize(label, self.palette), colorize(pred, self.palette)], 1))
+                colours = [colorize(mask, self.meta.palette, self.meta.ignore_index) for mask in (label, pred)]
+                panels.append(np.concatenate([raw, *colours], 1))
         if was_training:
             model.train()
         return panels

@@ -9,7 +9,7 @@ from paddle import nn
 from paddle.optimizer.lr import LinearWarmup, LRScheduler, PolynomialDecay
 
 from paddlefcn.config import check_int, check_number
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 
 # Parameter-name fragments of normalisation layers (paddle names BatchNorm weights "batch_norm2d_0.w_0").
 _NORM_NAMES = ("norm", "bn")
@@ -28,13 +28,32 @@ def build_lr_scheduler(lr_cfg: dict, total_iters: int) -> LRScheduler:
     power = check_number(cfg.get("power", 0.9), "lr.power")
     warmup = check_int(cfg.get("warmup_iters", 0), "lr.warmup_iters", minimum=0)
     if not 0 <= warmup < total_iters:
-        raise PaddleFCNError(f"lr.warmup_iters must be in [0, train.iters={total_iters}), got {warmup}")
+        raise ConfigError(f"lr.warmup_iters must be in [0, train.iters={total_iters}), got {warmup}")
     if kind != "poly":
         raise PaddleFCNError(f"unknown lr.type '{kind}' (known: poly)")
     schedule = PolynomialDecay(base, total_iters - warmup, end_lr=end, power=power)
     if warmup == 0:
         return schedule
     return LinearWarmup(schedule, warmup, check_number(cfg.get("warmup_start", base / 10), "lr.warmup_start"), base)
+
+
+def fit_warmup(lr_cfg: Optional[dict], total_iters: int) -> Optional[str]:
+    """Shortens a warm-up that is not shorter than the run to a tenth of it, in place.
+
+    A warm-up filling the run would never train at ``lr.base``; this lets ``--iters`` ask for a short run of a
+    long recipe.
+
+    Returns:
+        A one-line warning saying what changed, or ``None`` when the warm-up fits.
+    """
+    warmup = (lr_cfg or {}).get("warmup_iters")
+    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < total_iters:
+        return None
+    lr_cfg["warmup_iters"] = total_iters // 10
+    return (
+        f"lr.warmup_iters {warmup} is not shorter than train.iters {total_iters}: "
+        f"warming up for {lr_cfg['warmup_iters']} iterations instead"
+    )
 
 
 def split_decay(model: nn.Layer, no_decay: Optional[list[str]]) -> tuple[list, list]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -11,21 +12,26 @@ import paddle
 import paddle.distributed as dist
 from paddle.io import DataLoader, Subset
 
-from paddlefcn.config import check_int, dump_config, require
-from paddlefcn.data import build_dataset
+from paddlefcn.config import check_int, dump_config, load_config, require
+from paddlefcn.data import build_dataset, dataset_meta
+from paddlefcn.data.class_weights import class_weights, label_stats
 from paddlefcn.data.datasets import LabelsAtFileSize
 from paddlefcn.data.loader import make_loader
 from paddlefcn.data.resumable import build_train_loader
 from paddlefcn.engine.checkpoint import CheckpointManager, load_checkpoint, resolve_resume
 from paddlefcn.engine.hooks import CheckpointHook, EvalHook, Hook, LoggerHook, VisualDLHook
 from paddlefcn.engine.inference import inference_options
-from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer
+from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer, fit_warmup
 from paddlefcn.engine.trainer import Trainer, seed_everything
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError
 from paddlefcn.models import build_model
-from paddlefcn.models.losses import build_loss
-from paddlefcn.utils.env import configure_cpu, on_gpu
+from paddlefcn.models.losses import build_loss, loss_config
+from paddlefcn.utils.env import configure_cpu, configure_onednn, on_gpu
 from paddlefcn.utils.logging import setup_logger
+
+PROGRESS_SECONDS = 10  # between progress lines of the class-weight count
+
+RUNTIME_DEFAULTS = {"onednn": False}  # docs/performance.md: oneDNN in dygraph, measured
 
 TRAIN_DEFAULTS = {
     "iters": 1000,
@@ -52,7 +58,7 @@ def train_settings(cfg: dict) -> dict:
     check_int(settings["seed"], "train.seed", minimum=0)
     for key in ("amp", "sync_bn"):
         if not isinstance(settings[key], bool):
-            raise PaddleFCNError(f"train.{key} must be true or false, got {settings[key]!r}")
+            raise ConfigError(f"train.{key} must be true or false, got {settings[key]!r}")
     return settings
 
 
@@ -65,11 +71,15 @@ def init_distributed() -> int:
 
 
 def setup_runtime(cfg: dict) -> int:
-    """Joins the data-parallel group if launched with several ranks and sets CPU threads; returns the world size."""
+    """Joins the data-parallel group if launched with several ranks and sets CPU threads and kernels (``runtime``);
+    returns the world size."""
     world = init_distributed()
     if not on_gpu():
+        runtime = cfg.get("runtime") or {}
         local = int(os.environ.get("PADDLE_LOCAL_SIZE", world))  # set by paddle.distributed.launch
-        configure_cpu(cfg.get("runtime", {}).get("cpu_threads"), ranks_per_machine=local)
+        configure_cpu(runtime.get("cpu_threads"), ranks_per_machine=local)
+        onednn = runtime.get("onednn")
+        configure_onednn(RUNTIME_DEFAULTS["onednn"] if onednn is None else onednn)
     return world
 
 
@@ -118,9 +128,16 @@ def train(
     given = {key: value for key, value in (("amp", amp), ("seed", seed)) if value is not None}
     cfg = {**cfg, "train": {**cfg.get("train", {}), **given}}  # a new train section: the caller's stays as it was
     settings = train_settings(cfg)
+    if isinstance(cfg.get("lr"), dict):
+        cfg["lr"] = dict(cfg["lr"])  # the caller's stays as it was
+        shortened = fit_warmup(cfg["lr"], settings["iters"])
+        if shortened is not None:
+            logger.warning(shortened)
     seed = settings["seed"]
     cfg["train"].update(seed=seed, amp=settings["amp"])  # config.yml records the values the run used
     seed_everything(seed)
+    num_classes = require(cfg, "model.num_classes")
+    loss_cfg = loss_config(cfg.get("loss"), dataset_meta(require(cfg, "data.train")).ignore_index, num_classes)
 
     data_cfg = require(cfg, "data")
     num_workers = check_int(data_cfg.get("num_workers", 0), "data.num_workers", minimum=0)
@@ -129,9 +146,8 @@ def train(
     eval_batch = check_int(cfg.get("eval", {}).get("batch_size", 1), "eval.batch_size")
     val_set, val_loader = build_val_loader(require(cfg, "data.val"), eval_batch, num_workers)
     model_cfg = require(cfg, "model")
-    num_classes = require(cfg, "model.num_classes")
     if num_classes != train_set.num_classes:
-        raise PaddleFCNError(
+        raise ConfigError(
             f"model.num_classes is {num_classes} but the training set has {train_set.num_classes} classes"
         )
 
@@ -142,7 +158,10 @@ def train(
         model = paddle.DataParallel(model)
     lr = build_lr_scheduler(require(cfg, "lr"), settings["iters"])
     optimizer = build_optimizer(model, cfg.get("optimizer", {}), lr)
-    loss_fn = build_loss(cfg.get("loss"), train_set.ignore_index, num_classes)
+    if isinstance(loss_cfg.get("weight"), str):
+        loss_cfg["weight"] = resolve_class_weights(loss_cfg["weight"], train_set, save_dir, checkpoint, logger)
+    cfg["loss"] = loss_cfg  # config.yml records the ignore value and the weights the run used
+    loss_fn = build_loss(loss_cfg)
 
     manager = CheckpointManager(save_dir, settings["keep_checkpoints"])
     if rank0:
@@ -174,6 +193,37 @@ def train(
     return trainer
 
 
+def resolve_class_weights(
+    method: str, train_set: object, save_dir: Path, checkpoint: Optional[Path], logger: logging.Logger
+) -> list[float]:
+    """The loss weights of ``method`` for ``train_set``: computed from its labels, or on resume read back from the
+    run's ``config.yml``, so that a resumed run trains with exactly the weights it started with."""
+    saved = save_dir / "config.yml"
+    if checkpoint is not None and saved.is_file():
+        weight = (load_config(saved).get("loss") or {}).get("weight")
+        if isinstance(weight, list) and len(weight) == train_set.num_classes:
+            logger.info("class weights (%s) from %s: %s", method, saved, _format_weights(weight))
+            return weight
+    logger.info("computing %s class weights from %d train labels", method, len(train_set))
+    last_shown = [time.monotonic()]
+
+    def progress(done: int, total: int) -> None:
+        if time.monotonic() - last_shown[0] >= PROGRESS_SECONDS and done < total:
+            logger.info("  class weights: %d/%d labels read", done, total)
+            last_shown[0] = time.monotonic()
+
+    stats = label_stats(train_set, progress=progress)
+    weights = class_weights(method, stats, train_set.class_names)
+    logger.info("class weights (%s): %s", method, _format_weights(weights, train_set.class_names))
+    return weights
+
+
+def _format_weights(weights: Sequence[float], names: Optional[Sequence[str]] = None) -> str:
+    if names is None:
+        return ", ".join(f"{w:.4g}" for w in weights)
+    return ", ".join(f"{name} {w:.4g}" for name, w in zip(names, weights))
+
+
 def _eval_hook(cfg: dict, settings: dict, val_set: object, val_loader: DataLoader) -> EvalHook:
     options = {**inference_options(cfg.get("eval")), "progress": False}
     return EvalHook(val_loader, val_set.num_classes, val_set.ignore_index, settings["eval_interval"], options)
@@ -193,9 +243,7 @@ def build_hooks(
     vis_samples = [(*val_set.load(i), val_set[i][0]) for i in shown]
     return [
         LoggerHook(logger, settings["log_interval"]),
-        VisualDLHook(
-            str(save_dir / "vdl"), settings["log_interval"], vis_samples, val_set.class_names, val_set.palette
-        ),
+        VisualDLHook(str(save_dir / "vdl"), settings["log_interval"], vis_samples, val_set.meta),
         _eval_hook(cfg, settings, val_set, val_loader),
         CheckpointHook(manager, settings["save_interval"]),
     ]

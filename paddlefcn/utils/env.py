@@ -1,8 +1,8 @@
-"""CPU settings chosen in one place: the thread count Paddle's CPU kernels use.
+"""CPU settings chosen in one place: the thread count and the kernels (oneDNN or Paddle's own) of dygraph.
 
 Measured on a 2-core machine (FCN-8s/ResNet34, 96x96, batch 8, one training step): 1.26 s with
-Paddle's defaults (one thread), 0.72 s with one thread per core. oneDNN made no measurable
-difference for dygraph training, so it stays at Paddle's default there; exported models enable it.
+Paddle's defaults (one thread), 0.72 s with one thread per core. oneDNN is chosen by ``runtime.onednn``
+(docs/performance.md has the measurements); exported models always enable it in Paddle Inference.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from paddlefcn.config import check_int
+from paddlefcn.errors import ConfigError
 
 
 def _environ_at_exec(name: str) -> Optional[str]:
@@ -75,6 +76,23 @@ def configure_cpu(threads: Optional[int] = None, ranks_per_machine: int = 1) -> 
     if setter is not None:
         setter(threads)
     return threads
+
+
+# The dygraph switch for oneDNN kernels: Paddle 3 reads FLAGS_use_onednn, Paddle 2.6 FLAGS_use_mkldnn.
+ONEDNN_FLAGS = ("FLAGS_use_onednn", "FLAGS_use_mkldnn")
+
+
+def configure_onednn(enabled: bool) -> None:
+    """Turns Paddle's oneDNN CPU kernels for dygraph on or off (every flag this Paddle knows of ``ONEDNN_FLAGS``)."""
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"runtime.onednn must be true or false, got {enabled!r}")
+    import paddle
+
+    for flag in ONEDNN_FLAGS:
+        try:
+            paddle.set_flags({flag: enabled})
+        except ValueError:  # a flag this version of Paddle does not have
+            continue
 
 
 def on_gpu() -> bool:
