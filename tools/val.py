@@ -15,7 +15,7 @@ from paddlefcn.engine.inference import add_inference_arguments, inference_option
 from paddlefcn.engine.metrics import format_table, save_metrics
 from paddlefcn.engine.runner import build_val_loader, setup_runtime
 from paddlefcn.engine.weights import load_trained_model
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError
 
 
 def main(args: argparse.Namespace) -> int:
@@ -28,7 +28,7 @@ def main(args: argparse.Namespace) -> int:
     meta = dataset_meta(val_cfg)
     model = load_trained_model(require(cfg, "model"), args.weights)
     if model.num_classes != meta.num_classes:
-        raise PaddleFCNError(f"model.num_classes is {model.num_classes} but data.val has {meta.num_classes} classes")
+        raise ConfigError(f"model.num_classes is {model.num_classes} but data.val has {meta.num_classes} classes")
     num_workers = check_int(cfg["data"].get("num_workers", 0), "data.num_workers", minimum=0)
     _, loader = build_val_loader(val_cfg, batch_size, num_workers)
     metrics = evaluate(model, loader, meta.num_classes, meta.ignore_index, **options)

@@ -143,6 +143,9 @@ def train(
     num_workers = check_int(data_cfg.get("num_workers", 0), "data.num_workers", minimum=0)
     train_set = build_dataset(require(cfg, "data.train"))
     train_loader = build_train_loader(train_set, settings["batch_size"], num_workers, seed)
+    if isinstance(loss_cfg.get("weight"), str):
+        loss_cfg["weight"] = resolve_class_weights(loss_cfg["weight"], train_set, save_dir, checkpoint, logger)
+    cfg["loss"] = loss_cfg  # config.yml records the ignore value and the weights the run used
     eval_batch = check_int(cfg.get("eval", {}).get("batch_size", 1), "eval.batch_size")
     val_set, val_loader = build_val_loader(require(cfg, "data.val"), eval_batch, num_workers)
     model_cfg = require(cfg, "model")
@@ -158,9 +161,6 @@ def train(
         model = paddle.DataParallel(model)
     lr = build_lr_scheduler(require(cfg, "lr"), settings["iters"])
     optimizer = build_optimizer(model, cfg.get("optimizer", {}), lr)
-    if isinstance(loss_cfg.get("weight"), str):
-        loss_cfg["weight"] = resolve_class_weights(loss_cfg["weight"], train_set, save_dir, checkpoint, logger)
-    cfg["loss"] = loss_cfg  # config.yml records the ignore value and the weights the run used
     loss_fn = build_loss(loss_cfg)
 
     manager = CheckpointManager(save_dir, settings["keep_checkpoints"])
@@ -202,7 +202,7 @@ def resolve_class_weights(
     if checkpoint is not None and saved.is_file():
         weight = (load_config(saved).get("loss") or {}).get("weight")
         if isinstance(weight, list) and len(weight) == train_set.num_classes:
-            logger.info("class weights (%s) from %s: %s", method, saved, _format_weights(weight))
+            logger.info("class weights (%s) from %s: %s", method, saved, _format_weights(weight, train_set.class_names))
             return weight
     logger.info("computing %s class weights from %d train labels", method, len(train_set))
     last_shown = [time.monotonic()]
@@ -218,9 +218,7 @@ def resolve_class_weights(
     return weights
 
 
-def _format_weights(weights: Sequence[float], names: Optional[Sequence[str]] = None) -> str:
-    if names is None:
-        return ", ".join(f"{w:.4g}" for w in weights)
+def _format_weights(weights: Sequence[float], names: Sequence[str]) -> str:
     return ", ".join(f"{name} {w:.4g}" for name, w in zip(names, weights))
 
 
