@@ -85,10 +85,9 @@ def run_tool(
 
 def error_line(err: Exception, config: Optional[str] = None) -> str:
     """The one-line message of ``err``; a ``ConfigError`` is prefixed with ``config`` unless it names a file already."""
-    message = " ".join(str(err).split())
-    if isinstance(err, ConfigError) and config and str(config) not in message:
-        return f"{config}: {message}"
-    return message
+    if isinstance(err, ConfigError) and config:
+        err = err.naming(config)
+    return " ".join(str(err).split())
 
 
 def load_tool_config(args: argparse.Namespace) -> dict:

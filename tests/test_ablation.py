@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,13 @@ def test_smoke_suite_writes_report_and_skips_finished_runs(tmp_path, monkeypatch
     monkeypatch.setattr(ablation_run, "train", no_training)
     again = run_ablation(variants, out, overrides=tiny_overrides(tmp_path))
     assert again == json.loads(json.dumps(results))
+
+
+def test_a_bad_config_value_names_the_variant_config(tmp_path):
+    config = REPO / "configs" / "ablation" / "smoke" / "fcn32s.yml"
+    overrides = [*tiny_overrides(tmp_path), "model.head.type=FCN4s"]
+    with pytest.raises(PaddleFCNError, match=rf"^{re.escape(str(config))}: unknown head 'FCN4s'"):
+        run_ablation(resolve_variants([config]), tmp_path / "out", overrides=overrides)
 
 
 def test_finished_run_refuses_another_config(tmp_path):

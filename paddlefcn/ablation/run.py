@@ -19,7 +19,7 @@ from paddlefcn.ablation.suite import Variant
 from paddlefcn.config import dump_yaml, load_config
 from paddlefcn.engine.checkpoint import CheckpointManager
 from paddlefcn.engine.runner import train
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
 
 RESULT_FILE = "result.json"
@@ -115,4 +115,11 @@ def run_ablation(
         raise PaddleFCNError(f"--seeds must be a positive integer, got {seeds}")
     for variant in variants:  # fail on a bad config or option before hours of training
         variant_config(variant, overrides, iters)
-    return [run_variant(variant, seed, out_dir, overrides, iters) for variant in variants for seed in range(seeds)]
+    results = []
+    for variant in variants:
+        for seed in range(seeds):
+            try:
+                results.append(run_variant(variant, seed, out_dir, overrides, iters))
+            except ConfigError as err:
+                raise err.naming(variant.config) from err
+    return results
