@@ -10,8 +10,8 @@ from typing import Optional
 import numpy as np
 
 from paddlefcn.data.class_weights import WEIGHTINGS, LabelStats
-from paddlefcn.data.datasets.base import SegDataset, check_label_values
-from paddlefcn.data.io import SIZE_MISMATCH, DataError, read_image, read_label
+from paddlefcn.data.datasets.base import SegDataset
+from paddlefcn.data.io import SIZE_MISMATCH, DataError, read_image
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import DATASETS
 
@@ -103,8 +103,7 @@ def _check_sample(dataset: SegDataset, index: int) -> tuple[list[DataError], Opt
     except DataError as err:
         problems.append(err)
     try:
-        label = read_label(label_path, dataset.palette, dataset.ignore_index)
-        check_label_values(label, dataset.num_classes, dataset.ignore_index, label_path)
+        label = dataset.load_label(index)
     except DataError as err:
         problems.append(err)
         label = None

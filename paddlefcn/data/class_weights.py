@@ -14,7 +14,6 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from paddlefcn.data.io import read_label
 from paddlefcn.errors import ConfigError
 
 ENET_C = 1.02
@@ -68,13 +67,9 @@ def label_stats(dataset: object, workers: int = 4, progress: Optional[Callable[[
     Raises:
         DataError: A label file is missing or corrupt, or holds a value that is neither a class nor ignored.
     """
-    from paddlefcn.data.datasets.base import check_label_values
 
     def count(index: int) -> LabelStats:
-        path = dataset.label_path(index)
-        label = read_label(path, dataset.palette, dataset.ignore_index)
-        check_label_values(label, dataset.num_classes, dataset.ignore_index, path)
-        return LabelStats.of_label(label, dataset.num_classes, dataset.ignore_index)
+        return LabelStats.of_label(dataset.load_label(index), dataset.num_classes, dataset.ignore_index)
 
     total = len(dataset)
     stats = LabelStats.empty(dataset.num_classes)

@@ -65,7 +65,7 @@ class SegDataset(Dataset):
         """
         image_path, label_path = self.samples[index]
         image = read_image(image_path)
-        label = read_label(label_path, self.palette, self.ignore_index)
+        label = self.load_label(index)
         if image.shape[:2] != label.shape:
             raise DataError(
                 label_path,
@@ -73,8 +73,18 @@ class SegDataset(Dataset):
                 f"label is {label.shape[1]}x{label.shape[0]} (WxH) but its image "
                 f"{Path(image_path).name} is {image.shape[1]}x{image.shape[0]}",
             )
-        check_label_values(label, self.num_classes, self.ignore_index, label_path)
         return image, label
+
+    def load_label(self, index: int) -> np.ndarray:
+        """Reads the label of sample ``index`` untransformed, as HW int64, its values checked.
+
+        Raises:
+            DataError: The file is missing or corrupt, or a value is neither a class nor ``ignore_index``.
+        """
+        path = self.label_path(index)
+        label = read_label(path, self.palette, self.ignore_index)
+        check_label_values(label, self.num_classes, self.ignore_index, path)
+        return label
 
 
 class LabelsAtFileSize(Dataset):
