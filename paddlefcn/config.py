@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 import os
 import re
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any, Iterable, Optional
 
 import yaml
 
-from paddlefcn.errors import ConfigError, PaddleFCNError
+from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
 
 BASE_KEY = "_base_"
@@ -207,35 +206,3 @@ def dump_config(cfg: dict, path: str | os.PathLike) -> None:
 def dump_yaml(cfg: dict) -> str:
     """The config as YAML text, keys in their original order."""
     return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None, allow_unicode=True)
-
-
-def check_int(value: Any, key: str, minimum: int = 1) -> int:
-    """``value`` if it is an integer of at least ``minimum``; otherwise raises naming ``key``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{key} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def check_number(value: Any, key: str, positive: bool = False) -> float:
-    """``value`` as a float if it is a finite number (above 0 if ``positive``); otherwise raises naming ``key``."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or positive
-        and value <= 0
-    ):
-        raise ConfigError(f"{key} must be a {'positive ' if positive else ''}number, got {value!r}")
-    return float(value)
-
-
-def require(cfg: dict, dotted: str) -> Any:
-    """Returns ``cfg[a][b]...`` for ``"a.b..."``, or raises naming the key when it is missing or null."""
-    node: Any = cfg
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise ConfigError(f"missing required key '{dotted}'")
-        node = node[part]
-    if node is None:
-        raise ConfigError(f"required key '{dotted}' is null")
-    return node

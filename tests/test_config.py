@@ -4,7 +4,8 @@ import textwrap
 import pytest
 
 from paddlefcn import PaddleFCNError, dump_config, load_config
-from paddlefcn.config import merge, require
+from paddlefcn.checks import require
+from paddlefcn.config import merge
 from paddlefcn.errors import ConfigError
 
 

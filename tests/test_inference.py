@@ -123,7 +123,7 @@ def test_a_single_scale_of_one_is_the_plain_output():
         ({"mode": "tiles"}, "unknown inference mode 'tiles'"),
         ({"mode": "slide"}, "needs a crop size"),
         ({"mode": "slide", "crop_size": (8, 8), "stride": (9, 4)}, "larger than the crop"),
-        ({"mode": "slide", "crop_size": (8, 0)}, "crop size must be two positive integers"),
+        ({"mode": "slide", "crop_size": (8, 0)}, "crop size must be a positive integer or \\[height, width\\]"),
         ({"scales": (1.0, -0.5)}, "scales must be positive"),
     ],
 )
@@ -163,7 +163,7 @@ def test_inference_options_default_then_config_then_flags():
 @pytest.mark.parametrize(
     ("eval_cfg", "message"),
     [
-        ({"mode": "slide", "crop_size": "512"}, "crop size must be two positive integers"),
+        ({"mode": "slide", "crop_size": "512"}, "crop size must be a positive integer or \\[height, width\\]"),
         ({"flip": "yes"}, "eval.flip must be true or false"),
         ({"scales": ["big"]}, "scales must be positive numbers"),
         ({"mode": "slide"}, "needs a crop size"),

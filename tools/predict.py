@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from paddlefcn.checks import require
 from paddlefcn.cli import base_parser, load_tool_config, output_dir, run_tool
-from paddlefcn.config import require
 from paddlefcn.data import build_transforms, dataset_meta, list_images, read_image
 from paddlefcn.engine.inference import add_inference_arguments, inference_options, predict_mask
 from paddlefcn.engine.runner import setup_runtime

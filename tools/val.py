@@ -7,8 +7,8 @@ import sys
 
 import paddle.distributed as dist
 
+from paddlefcn.checks import check_int, require
 from paddlefcn.cli import base_parser, load_tool_config, output_file, run_tool
-from paddlefcn.config import check_int, require
 from paddlefcn.data import dataset_meta
 from paddlefcn.engine.evaluator import evaluate
 from paddlefcn.engine.inference import add_inference_arguments, inference_options

@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 
 from paddlefcn.ablation.recorder import METRIC_KEYS, AblationRecorder
 from paddlefcn.ablation.suite import Variant
+from paddlefcn.checks import check_int
 from paddlefcn.config import dump_yaml, load_config
 from paddlefcn.engine.checkpoint import CheckpointManager
 from paddlefcn.engine.runner import train
@@ -41,8 +42,7 @@ def variant_config(variant: Variant, overrides: Sequence[str] = (), iters: Optio
     """The variant's config with ``-o`` overrides and ``train.iters`` applied."""
     cfg = load_config(variant.config, overrides)
     if iters is not None:
-        if iters < 1:
-            raise PaddleFCNError(f"--iters must be a positive integer, got {iters}")
+        check_int(iters, "--iters", error=PaddleFCNError)
         cfg.setdefault("train", {})["iters"] = iters
     return cfg
 
@@ -111,8 +111,7 @@ def run_ablation(
     iters: Optional[int] = None,
 ) -> list[dict]:
     """Runs every variant with seeds ``0 .. seeds-1`` (finished runs are read back); returns their results."""
-    if seeds < 1:
-        raise PaddleFCNError(f"--seeds must be a positive integer, got {seeds}")
+    check_int(seeds, "--seeds", error=PaddleFCNError)
     for variant in variants:  # fail on a bad config or option before hours of training
         variant_config(variant, overrides, iters)
     results = []

@@ -6,7 +6,7 @@ import copy
 import logging
 from typing import Optional, Sequence
 
-from paddlefcn.config import require
+from paddlefcn.checks import require
 from paddlefcn.data import build_dataset
 from paddlefcn.engine.optim import fit_warmup
 

@@ -17,7 +17,7 @@ import paddle
 from paddlefcn.benchmark.config import benchmark_config, training_input_size
 from paddlefcn.benchmark.latency import dygraph_latency, exported_latency
 from paddlefcn.benchmark.throughput import raw_train_ips, train_loop_ips, val_ips
-from paddlefcn.config import require
+from paddlefcn.checks import check_int, require
 from paddlefcn.engine.runner import setup_runtime, train_settings
 from paddlefcn.engine.trainer import seed_everything
 from paddlefcn.errors import PaddleFCNError
@@ -51,9 +51,7 @@ class BenchmarkOptions:
     def check(self) -> None:
         """Raises on a count below its minimum or a malformed size."""
         for name, low in (("iters", 1), ("warmup", 1), ("val_batches", 1), ("latency_runs", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < low:
-                raise PaddleFCNError(f"benchmark {name} must be an integer >= {low}, got {value!r}")
+            check_int(getattr(self, name), f"benchmark {name}", minimum=low, error=PaddleFCNError)
         for flag, value in (("--size", self.size), ("--latency-size", self.latency_size)):
             if value is not None and (len(value) != 2 or min(value) < 32):
                 raise PaddleFCNError(f"{flag} needs H W of at least 32 each, got {list(value)}")

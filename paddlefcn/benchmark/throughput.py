@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import paddle
 
-from paddlefcn.config import require
+from paddlefcn.checks import require
 from paddlefcn.data import dataset_meta
 from paddlefcn.engine.evaluator import evaluate
 from paddlefcn.engine.hooks import Hook

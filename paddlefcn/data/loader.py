@@ -12,7 +12,7 @@ import paddle
 from paddle.io import BatchSampler, DataLoader, Dataset
 from paddle.io.dataloader.collate import default_collate_fn
 
-from paddlefcn.config import check_int
+from paddlefcn.checks import check_int
 from paddlefcn.data.transforms import build_transforms
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.registry import DATASETS

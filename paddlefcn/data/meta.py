@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from paddlefcn.checks import check_int, is_int
 from paddlefcn.data.io import voc_palette
 from paddlefcn.errors import ConfigError
 from paddlefcn.registry import DATASETS
@@ -45,9 +46,8 @@ def make_meta(
         ignore_index: The label value to ignore.
         source: Names the config in errors.
     """
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or not 1 <= num_classes <= 256:
-        raise ConfigError(f"{source}: num_classes must be an integer in 1..256, got {num_classes!r}")
-    if not isinstance(ignore_index, int) or isinstance(ignore_index, bool) or 0 <= ignore_index < num_classes:
+    check_int(num_classes, f"{source}: num_classes", maximum=256)
+    if not is_int(ignore_index) or 0 <= ignore_index < num_classes:
         raise ConfigError(f"{source}: ignore_index must be an integer outside 0..{num_classes - 1}")
     names = [f"class_{i}" for i in range(num_classes)] if class_names is None else [str(n) for n in class_names]
     if len(names) != num_classes:
@@ -59,11 +59,7 @@ def make_meta(
 
 
 def _is_colour(colour: object) -> bool:
-    return (
-        isinstance(colour, (list, tuple))
-        and len(colour) == 3
-        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in colour)
-    )
+    return isinstance(colour, (list, tuple)) and len(colour) == 3 and all(is_int(v) and 0 <= v <= 255 for v in colour)
 
 
 def dataset_meta(dataset_cfg: dict) -> DatasetMeta:

@@ -13,6 +13,7 @@ from typing import Callable, Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from paddlefcn.checks import check_int, check_pair
 from paddlefcn.data.meta import IGNORE_INDEX
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.registry import TRANSFORMS
@@ -88,10 +89,7 @@ class _Transform:
 
 def _pair(size: Size, name: str) -> tuple[int, int]:
     """``size`` (an int or ``[h, w]``) as ``(h, w)``."""
-    values = [size, size] if isinstance(size, int) else list(size)
-    if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-        raise PaddleFCNError(f"{name}: size must be a positive integer or [height, width], got {size!r}")
-    return values[0], values[1]
+    return check_pair(size, f"{name}: size", PaddleFCNError)
 
 
 def _check_prob(prob: float, name: str) -> float:
@@ -192,8 +190,8 @@ class RandomPaddingCrop(_Transform):
                 f"RandomPaddingCrop: pad_value must be 'mean', a number or [r, g, b], got {pad_value!r}"
             )
         self.pad_value = fill
-        if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
-            raise PaddleFCNError(f"RandomPaddingCrop: ignore_index must be an integer, got {ignore_index!r}")
+        if ignore_index is not None:
+            check_int(ignore_index, "RandomPaddingCrop: ignore_index", minimum=0, error=PaddleFCNError)
         self.ignore_index = ignore_index
 
     def __call__(self, image: np.ndarray, label: Label = None) -> tuple[np.ndarray, Label]:

@@ -15,6 +15,7 @@ from typing import Iterator, Optional, Protocol
 
 import numpy as np
 
+from paddlefcn.checks import check_int
 from paddlefcn.deploy.manifest import INPUT_NAME
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.env import available_cores, requested_threads
@@ -64,8 +65,8 @@ class RuntimeOptions:
             raise PaddleFCNError(f"unknown precision '{self.precision}' (known: {', '.join(PRECISIONS)})")
         if self.device == "cpu" and (self.use_trt or self.precision != "fp32"):
             raise PaddleFCNError("TensorRT and fp16 need --device gpu")
-        if self.cpu_threads is not None and (not isinstance(self.cpu_threads, int) or self.cpu_threads < 1):
-            raise PaddleFCNError(f"cpu_threads must be a positive integer, got {self.cpu_threads!r}")
+        if self.cpu_threads is not None:
+            check_int(self.cpu_threads, "cpu_threads", error=PaddleFCNError)
         if self.use_trt and self.trt_shapes is None:
             raise PaddleFCNError("TensorRT needs trt_shapes (min, opt, max input shapes)")
 

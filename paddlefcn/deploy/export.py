@@ -19,7 +19,7 @@ from paddle import nn
 from paddle.static import InputSpec
 
 import paddlefcn
-from paddlefcn.config import require
+from paddlefcn.checks import is_int, require
 from paddlefcn.data import build_transforms, dataset_meta
 from paddlefcn.data.meta import DatasetMeta, make_meta
 from paddlefcn.deploy.engines import RuntimeOptions, create_engine
@@ -132,7 +132,7 @@ def check_input_shape(shape: Sequence[int]) -> list[int]:
     if (
         values is None
         or len(values) != 4
-        or not all(isinstance(v, int) and not isinstance(v, bool) and (v == -1 or v > 0) for v in values)
+        or not all(is_int(v) and (v == -1 or v > 0) for v in values)
         or values[1] != 3
     ):
         raise PaddleFCNError(f"input shape must be N 3 H W with -1 for a dynamic dimension, got {shape!r}")

@@ -22,6 +22,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from paddlefcn.checks import check_int, is_int
 from paddlefcn.config import dump_yaml, parse_yaml
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
@@ -139,18 +140,17 @@ def _check(deploy: DeployConfig, root: Path, path: Path) -> None:
             if not (root / name).is_file():
                 raise PaddleFCNError(f"{path} names {fmt} {role} file '{name}', which does not exist in {root}")
     shape = deploy.input_shape
-    if not isinstance(shape, list) or len(shape) != 4 or not all(isinstance(d, int) for d in shape):
+    if not isinstance(shape, list) or len(shape) != 4 or not all(is_int(d) for d in shape):
         raise PaddleFCNError(f"{path}: input_shape must be [N, C, H, W] integers, got {shape!r}")
     count = deploy.num_classes
-    if not isinstance(count, int) or count < 1:
-        raise PaddleFCNError(f"{path}: num_classes must be a positive integer, got {count!r}")
+    check_int(count, f"{path}: num_classes", error=PaddleFCNError)
     for key in ("class_names", "palette"):
         value = getattr(deploy, key)
         if not isinstance(value, list) or len(value) != count:
             raise PaddleFCNError(f"{path}: {key} must be a list of {count} entries, one per class")
     for index, colour in enumerate(deploy.palette):
         is_rgb = isinstance(colour, list) and len(colour) == 3
-        if not is_rgb or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in colour):
+        if not is_rgb or not all(is_int(v) and 0 <= v <= 255 for v in colour):
             raise PaddleFCNError(f"{path}: palette[{index}] must be [r, g, b] integers in 0..255, got {colour!r}")
     if not isinstance(deploy.transforms, list):
         raise PaddleFCNError(f"{path}: transforms must be a list of {{type: ...}} mappings")

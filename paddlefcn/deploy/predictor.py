@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
+from paddlefcn.checks import check_int
 from paddlefcn.data import build_transforms
 from paddlefcn.data.transforms import resize_label
 from paddlefcn.deploy.engines import RuntimeOptions, Shape, create_engine
@@ -55,8 +56,7 @@ class Predictor:
         self.model_dir = Path(os.path.expanduser(str(model_dir)))
         self.deploy = read_deploy_config(self.model_dir)
         self.backend = check_format(backend or self.deploy.format)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise PaddleFCNError(f"batch size must be a positive integer, got {batch_size!r}")
+        check_int(batch_size, "batch size", error=PaddleFCNError)
         fixed_batch = self.deploy.input_shape[0]
         self.batch_size = fixed_batch if fixed_batch > 0 else batch_size
         try:

@@ -15,7 +15,8 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from paddlefcn.errors import ConfigError, PaddleFCNError
+from paddlefcn.checks import check_bool, check_pair
+from paddlefcn.errors import PaddleFCNError
 
 MODES = ("whole", "slide")
 Window = tuple[tuple[int, int], tuple[int, int]]  # (crop (h, w), stride (h, w))
@@ -107,8 +108,7 @@ def inference_options(eval_cfg: Optional[dict], args: Optional[argparse.Namespac
             options[key] = value
     if isinstance(options["scales"], (int, float)):
         options["scales"] = [options["scales"]]
-    if not isinstance(options["flip"], bool):
-        raise ConfigError(f"eval.flip must be true or false, got {options['flip']!r}")
+    check_bool(options["flip"], "eval.flip")
     _, scales = _check(options["mode"], options["crop_size"], options["stride"], options["scales"])
     options["scales"] = scales
     return options
@@ -120,31 +120,28 @@ def _check(
     """Validates the options; returns the sliding window (``None`` for whole) and the scales."""
     if mode not in MODES:
         raise PaddleFCNError(f"unknown inference mode {mode!r} (known: {', '.join(MODES)})")
-    if not isinstance(scales, (list, tuple)) or not scales or not all(_positive_number(s) for s in scales):
+    if (
+        not isinstance(scales, (list, tuple))
+        or not scales
+        or not all(isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in scales)
+    ):
         raise PaddleFCNError(f"inference scales must be positive numbers, got {scales!r}")
     window = _window(crop_size, stride) if mode == "slide" else None
     return window, tuple(float(s) for s in scales)
 
 
-def _positive_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-
-
 def _window(crop_size: Optional[Sequence[int]], stride: Optional[Sequence[int]]) -> Window:
     if crop_size is None:
         raise PaddleFCNError("slide inference needs a crop size (--crop-size H W or eval.crop_size)")
-    crop = _pair(crop_size, "crop size")
-    step = _pair(stride, "stride") if stride is not None else (max(1, crop[0] // 2), max(1, crop[1] // 2))
+    crop = check_pair(crop_size, "crop size", PaddleFCNError)
+    step = (
+        check_pair(stride, "stride", PaddleFCNError)
+        if stride is not None
+        else (max(1, crop[0] // 2), max(1, crop[1] // 2))
+    )
     if step[0] > crop[0] or step[1] > crop[1]:
         raise PaddleFCNError(f"slide stride {list(step)} is larger than the crop size {list(crop)}")
     return crop, step
-
-
-def _pair(value: object, what: str) -> tuple[int, int]:
-    values = [value, value] if isinstance(value, int) else list(value) if isinstance(value, (list, tuple)) else []
-    if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-        raise PaddleFCNError(f"{what} must be two positive integers (height width), got {value!r}")
-    return values[0], values[1]
 
 
 def _resize(x: paddle.Tensor, size: list[int]) -> paddle.Tensor:

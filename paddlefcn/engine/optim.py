@@ -8,7 +8,7 @@ import paddle
 from paddle import nn
 from paddle.optimizer.lr import LinearWarmup, LRScheduler, PolynomialDecay
 
-from paddlefcn.config import check_int, check_number
+from paddlefcn.checks import check_int, check_number
 from paddlefcn.errors import ConfigError, PaddleFCNError
 
 # Parameter-name fragments of normalisation layers (paddle names BatchNorm weights "batch_norm2d_0.w_0").

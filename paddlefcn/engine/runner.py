@@ -12,7 +12,8 @@ import paddle
 import paddle.distributed as dist
 from paddle.io import DataLoader, Subset
 
-from paddlefcn.config import check_int, dump_config, load_config, require
+from paddlefcn.checks import check_bool, check_int, require
+from paddlefcn.config import dump_config, load_config
 from paddlefcn.data import build_dataset, dataset_meta
 from paddlefcn.data.class_weights import class_weights, label_stats
 from paddlefcn.data.datasets import LabelsAtFileSize
@@ -57,8 +58,7 @@ def train_settings(cfg: dict) -> dict:
     check_int(settings["vis_images"], "train.vis_images", minimum=0)
     check_int(settings["seed"], "train.seed", minimum=0)
     for key in ("amp", "sync_bn"):
-        if not isinstance(settings[key], bool):
-            raise ConfigError(f"train.{key} must be true or false, got {settings[key]!r}")
+        check_bool(settings[key], f"train.{key}")
     return settings
 
 

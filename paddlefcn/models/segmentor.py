@@ -5,6 +5,7 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
+from paddlefcn.checks import check_int
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import BACKBONES, HEADS
 
@@ -58,9 +59,7 @@ def build_model(model_cfg: dict) -> FCN:
     for key in ("num_classes", "backbone", "head"):
         if key not in model_cfg:
             raise ConfigError(f"model: missing required key 'model.{key}'")
-    num_classes = model_cfg["num_classes"]
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ConfigError(f"model.num_classes must be a positive integer, got {num_classes!r}")
+    num_classes = check_int(model_cfg["num_classes"], "model.num_classes")
     backbone = BACKBONES.build(model_cfg["backbone"])
     head = HEADS.build(model_cfg["head"], feature_specs=backbone.feature_specs, num_classes=num_classes)
     return FCN(backbone, head, num_classes)

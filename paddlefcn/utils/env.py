@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from paddlefcn.config import check_int
-from paddlefcn.errors import ConfigError
+from paddlefcn.checks import check_bool, check_int
 
 
 def _environ_at_exec(name: str) -> Optional[str]:
@@ -84,8 +83,7 @@ ONEDNN_FLAGS = ("FLAGS_use_onednn", "FLAGS_use_mkldnn")
 
 def configure_onednn(enabled: bool) -> None:
     """Turns Paddle's oneDNN CPU kernels for dygraph on or off (every flag this Paddle knows of ``ONEDNN_FLAGS``)."""
-    if not isinstance(enabled, bool):
-        raise ConfigError(f"runtime.onednn must be true or false, got {enabled!r}")
+    check_bool(enabled, "runtime.onednn")
     import paddle
 
     for flag in ONEDNN_FLAGS:

@@ -26,6 +26,7 @@ from typing import Iterator, Optional
 import cv2
 import numpy as np
 
+from paddlefcn.checks import check_int
 from paddlefcn.data.datasets.base import SegDataset
 from paddlefcn.data.datasets.voc import SPLIT_DIR
 from paddlefcn.data.io import write_image, write_label
@@ -191,8 +192,7 @@ class SyntheticShapes(SegDataset):
         transforms: Optional[Compose] = None,
     ) -> None:
         for key, value, low in (("num_images", num_images, 1), ("size", size, 32), ("seed", seed, 0)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise PaddleFCNError(f"SyntheticShapes: {key} must be an integer >= {low}, got {value!r}")
+            check_int(value, f"SyntheticShapes: {key}", minimum=low, error=PaddleFCNError)
         params = {"generator": GENERATOR_VERSION, "split": split, "num_images": num_images, "size": size, "seed": seed}
         names = [f"{split}_{i:05d}" for i in range(num_images)]
         tree = Path(root) / split_directory_name(params)
