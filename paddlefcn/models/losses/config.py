@@ -6,7 +6,7 @@ from typing import Optional
 
 from paddle import nn
 
-from paddlefcn.config import check_number
+from paddlefcn.checks import check_number
 from paddlefcn.data.class_weights import WEIGHTINGS as CLASS_WEIGHTINGS
 from paddlefcn.errors import ConfigError
 from paddlefcn.registry import LOSSES
