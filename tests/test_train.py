@@ -15,11 +15,11 @@ from visualdl import LogReader
 
 from paddlefcn import PaddleFCNError, load_config
 from paddlefcn.data.resumable import build_train_loader
-from paddlefcn.engine import checkpoint
-from paddlefcn.engine.checkpoint import CheckpointManager, finish_interrupted_writes
+from paddlefcn.engine.checkpoint import CheckpointManager
 from paddlefcn.engine.hooks import Hook
 from paddlefcn.engine.runner import train
 from paddlefcn.engine.trainer import Trainer
+from paddlefcn.utils import io
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -150,7 +150,9 @@ def test_a_crash_while_best_is_replaced_is_repaired_by_the_next_run(tmp_path):
     assert crashed.returncode == 3, crashed.stderr.decode()
     assert not (tmp_path / "best").exists()
     assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == [".best.old", ".best.tmp"]
-    CheckpointManager(tmp_path)
+    CheckpointManager(tmp_path).latest()  # a query changes nothing
+    assert len(list(tmp_path.iterdir())) == 2
+    CheckpointManager(tmp_path).repair()
     assert [p.name for p in tmp_path.iterdir()] == ["best"]
     assert json.loads((tmp_path / "best" / "state.json").read_text())["iter"] == 20  # the new best was complete
     assert (tmp_path / "best" / "model.pdparams").is_file()
@@ -173,7 +175,7 @@ def test_leftovers_of_stopped_writers_are_resolved_and_running_ones_kept(tmp_pat
     _leftover(tmp_path / f".best.tmp-{dead}", 40)  # crashed while writing: incomplete, dropped
     _leftover(tmp_path / "checkpoints" / f".iter_8.old-{dead}", 8)  # only the previous copy remains
     _leftover(tmp_path / "checkpoints" / f".iter_9.tmp-{os.getppid()}", 9)  # a running writer's
-    CheckpointManager(tmp_path)
+    CheckpointManager(tmp_path).repair()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best", "checkpoints"]
     assert json.loads((tmp_path / "best" / "state.json").read_text())["iter"] == 30
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [f".iter_9.tmp-{os.getppid()}", "iter_8"]
@@ -189,8 +191,8 @@ def test_repairing_tolerates_another_rank_repairing_at_the_same_time(tmp_path, m
         real_replace(src, dst)  # the other rank's rename...
         raise FileNotFoundError(src)  # ...so this one finds its source gone
 
-    monkeypatch.setattr(checkpoint.os, "replace", another_rank_was_faster)
-    finish_interrupted_writes(tmp_path)
+    monkeypatch.setattr(io.os, "replace", another_rank_was_faster)
+    io.finish_interrupted_writes(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["best"]
     assert json.loads((tmp_path / "best" / "state.json").read_text())["iter"] == 40
 

@@ -21,7 +21,7 @@ from paddle import nn
 
 from paddlefcn.engine.weights import load_model_weights
 from paddlefcn.errors import ConfigError, PaddleFCNError
-from paddlefcn.utils.io import atomic_write_text, sync_directory, sync_directory_files
+from paddlefcn.utils.io import atomic_write_text, finish_interrupted_writes, write_dir_atomically
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST_FILE = "latest"
@@ -31,7 +31,6 @@ OPTIM_FILE = "optim.pdopt"
 STATE_FILE = "state.json"
 TRAINER_FILE = "trainer.pkl"
 _ITER_DIR = re.compile(r"^iter_(\d+)$")
-_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)$")
 
 
 def unwrap(model: nn.Layer) -> nn.Layer:
@@ -39,73 +38,17 @@ def unwrap(model: nn.Layer) -> nn.Layer:
     return getattr(model, "_layers", model)
 
 
-def write_dir_atomically(target: Path, files: dict[str, Any]) -> None:
-    """Writes ``files`` (name -> paddle state dict, JSON-able dict, or picklable object) into ``target``.
-
-    File names ending in ``.json`` are written as JSON, ``.pkl`` with pickle, others with ``paddle.save``.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        for name, content in files.items():
-            if name.endswith(".json"):
-                (tmp / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
-            elif name.endswith(".pkl"):
-                with open(tmp / name, "wb") as f:
-                    pickle.dump(content, f)
-            else:
-                paddle.save(content, str(tmp / name))
-        sync_directory_files(tmp)  # on disk before the rename, so a power cut cannot leave empty files
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        if target.exists():
-            os.replace(target, old)
-        os.replace(tmp, target)
-        sync_directory(target.parent)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def finish_interrupted_writes(directory: Path) -> None:
-    """Completes or removes what ``write_dir_atomically`` calls of stopped processes left in ``directory``.
-
-    A crash between its two renames leaves the target missing, the new contents complete (synced) in
-    ``.<name>.tmp-<pid>`` and the previous ones in ``.<name>.old-<pid>``: the new contents are put in place,
-    or the previous ones if only they remain. Other leftovers of stopped processes are removed; those of
-    running processes are left alone. Safe when several ranks call it at once: what another got to first
-    is skipped.
-    """
-    if not directory.is_dir():
-        return
-    found = [(m, path) for path in directory.iterdir() if (m := _LEFTOVER.match(path.name))]
-    stopped = [(m, path) for m, path in found if not _running(int(m.group("pid")))]
-    for m, path in sorted(stopped, key=lambda item: item[0].group("kind") != "tmp"):  # new contents first
-        target = directory / m.group("name")
-        interrupted = (directory / f".{target.name}.old-{m.group('pid')}").exists()
-        if not target.exists() and (m.group("kind") == "old" or interrupted):
-            try:
-                os.replace(path, target)
-                sync_directory(directory)
-                continue
-            except OSError:
-                if not target.exists():
-                    raise
-                # another rank put the target in place first
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # this process writes one directory at a time and cleans up after itself
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
+def _write_files(directory: Path, files: dict[str, Any]) -> None:
+    """Writes ``files`` (name -> content) into ``directory``: ``.json`` as JSON, ``.pkl`` with pickle, others with
+    ``paddle.save``."""
+    for name, content in files.items():
+        if name.endswith(".json"):
+            (directory / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
+        elif name.endswith(".pkl"):
+            with open(directory / name, "wb") as f:
+                pickle.dump(content, f)
+        else:
+            paddle.save(content, str(directory / name))
 
 
 def _rename_keys(state: dict, names: dict[str, str]) -> dict:
@@ -140,7 +83,8 @@ def local_optimizer_state(model: nn.Layer, state: dict) -> dict:
 class CheckpointManager:
     """Saves and finds the checkpoints of one run.
 
-    Creating it repairs what interrupted writes left in ``save_dir`` (``finish_interrupted_writes``).
+    Finding checkpoints changes nothing on disk; a run calls ``repair`` once, at its start, to complete or remove
+    what interrupted writes left behind.
 
     Args:
         save_dir: The run directory.
@@ -153,6 +97,10 @@ class CheckpointManager:
         self.save_dir = Path(save_dir)
         self.root = self.save_dir / CHECKPOINT_DIR
         self.keep = keep
+
+    def repair(self) -> None:
+        """Completes or removes what interrupted writes of stopped processes left in the run (``best/``,
+        ``checkpoints/``); see ``finish_interrupted_writes``."""
         for directory in (self.save_dir, self.root):
             finish_interrupted_writes(directory)
 
@@ -161,15 +109,13 @@ class CheckpointManager:
     ) -> Path:
         """Writes ``iter_<iteration>/``, points ``latest`` at it and prunes old checkpoints."""
         target = self.root / f"iter_{iteration}"
-        write_dir_atomically(
-            target,
-            {
-                MODEL_FILE: unwrap(model).state_dict(),
-                OPTIM_FILE: portable_optimizer_state(model, optimizer.state_dict()),
-                STATE_FILE: {"iter": iteration, **state},
-                TRAINER_FILE: trainer_state,
-            },
-        )
+        files = {
+            MODEL_FILE: unwrap(model).state_dict(),
+            OPTIM_FILE: portable_optimizer_state(model, optimizer.state_dict()),
+            STATE_FILE: {"iter": iteration, **state},
+            TRAINER_FILE: trainer_state,
+        }
+        write_dir_atomically(target, lambda directory: _write_files(directory, files))
         atomic_write_text(self.root / LATEST_FILE, target.name + "\n")
         for old in self.iteration_dirs()[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)
@@ -179,9 +125,8 @@ class CheckpointManager:
         """Writes the model and its metrics to ``best/``."""
         target = self.save_dir / BEST_DIR
         summary = {k: metrics[k] for k in ("miou", "pa", "mpa", "fwiou") if k in metrics}
-        write_dir_atomically(
-            target, {MODEL_FILE: unwrap(model).state_dict(), STATE_FILE: {"iter": iteration, **summary}}
-        )
+        files = {MODEL_FILE: unwrap(model).state_dict(), STATE_FILE: {"iter": iteration, **summary}}
+        write_dir_atomically(target, lambda directory: _write_files(directory, files))
         return target
 
     def iteration_dirs(self) -> list[Path]:

@@ -123,6 +123,7 @@ def train(
     gpu = on_gpu()
     save_dir = Path(save_dir)
     rank0 = dist.get_rank() == 0
+    CheckpointManager(save_dir).repair()  # what a crashed earlier run left half-written
     checkpoint = resolve_resume(save_dir, resume)  # before anything is built or written: a refused run costs nothing
     logger = logger or setup_logger(str(save_dir))
     given = {key: value for key, value in (("amp", amp), ("seed", seed)) if value is not None}

@@ -1,14 +1,18 @@
-"""Atomic file writes: readers never see half a file, and a crash never loses the old one."""
+"""Atomic file and directory writes: readers never see half a file, and a crash never loses the old one."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from paddlefcn.errors import PaddleFCNError
+
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)$")
 
 
 @contextmanager
@@ -78,6 +82,70 @@ def sync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_dir_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Replaces the directory ``target`` with what ``write(directory)`` puts into a fresh directory.
+
+    The files are written into the hidden ``.<name>.tmp-<pid>`` beside ``target`` and flushed to disk, the old
+    ``target`` is renamed to ``.<name>.old-<pid>``, the new one into place, and the old one removed: a crash leaves
+    either version whole, and ``finish_interrupted_writes`` completes the switch.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        write(tmp)
+        sync_directory_files(tmp)  # on disk before the rename, so a power cut cannot leave empty files
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(tmp, target)
+        sync_directory(target.parent)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def finish_interrupted_writes(directory: Path) -> None:
+    """Completes or removes what ``write_dir_atomically`` calls of stopped processes left in ``directory``.
+
+    A crash between its two renames leaves the target missing, the new contents complete (synced) in
+    ``.<name>.tmp-<pid>`` and the previous ones in ``.<name>.old-<pid>``: the new contents are put in place,
+    or the previous ones if only they remain. Other leftovers of stopped processes are removed; those of
+    running processes are left alone. Safe when several ranks call it at once: what another got to first
+    is skipped.
+    """
+    if not directory.is_dir():
+        return
+    found = [(m, path) for path in directory.iterdir() if (m := _LEFTOVER.match(path.name))]
+    stopped = [(m, path) for m, path in found if not _running(int(m.group("pid")))]
+    for m, path in sorted(stopped, key=lambda item: item[0].group("kind") != "tmp"):  # new contents first
+        target = directory / m.group("name")
+        interrupted = (directory / f".{target.name}.old-{m.group('pid')}").exists()
+        if not target.exists() and (m.group("kind") == "old" or interrupted):
+            try:
+                os.replace(path, target)
+                sync_directory(directory)
+                continue
+            except OSError:
+                if not target.exists():
+                    raise
+                # another rank put the target in place first
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process writes one directory at a time and cleans up after itself
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _umask() -> int:
