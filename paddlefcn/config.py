@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import yaml
 
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
 
 BASE_KEY = "_base_"
+IMPORTS_KEY = "imports"
 INHERIT_KEY = "_inherited_"
 ANY = None  # a schema leaf: any value (or a free-form mapping checked by the registry that builds it)
 
 # Known keys of each section. A nested dict is checked key by key; ANY is left to whatever consumes it.
 SCHEMA: dict[str, Any] = {
-    "model": {"num_classes": ANY, "backbone": ANY, "head": ANY},
-    "loss": {"type": ANY, "ignore_index": ANY, "weight": ANY},
+    "imports": ANY,
+    "model": {"num_classes": ANY, "backbone": ANY, "head": ANY, "aux_heads": ANY},
+    "loss": ANY,  # one loss config or a list; each is checked by the loss it builds
     "optimizer": {
         "type": ANY,
         "momentum": ANY,
@@ -101,7 +105,32 @@ def load_config(path: str | os.PathLike, overrides: Optional[Iterable[str]] = No
         raise PaddleFCNError(f"{path}: the config is empty")
     for item in overrides or ():
         apply_override(cfg, item)
+    import_plugins(cfg.get(IMPORTS_KEY), str(path))
     return cfg
+
+
+def import_plugins(modules: Any, source: str) -> None:
+    """Imports the modules a config's ``imports`` lists, so that what they register can be built.
+
+    Modules are found on ``sys.path`` and in the current directory (as ``python -m`` does). Every tool loads
+    its config through ``load_config``, so every process imports them: distributed ranks each run the tool,
+    and loader workers are forked from a process that has.
+
+    Raises:
+        ConfigError: ``imports`` is not a list of module names, or one fails to import (naming it and why).
+    """
+    if modules is None:
+        return
+    if not isinstance(modules, list) or not all(isinstance(m, str) and m for m in modules):
+        raise ConfigError(f"{source}: imports must be a list of module names, e.g. [my_project.backbones]")
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # whatever the module raises, the user sees which one and why
+            reason = " ".join(str(err).split())
+            raise ConfigError(f"{source}: imports: cannot import '{name}' ({type(err).__name__}: {reason})") from err
 
 
 def _load_file(path: Path, chain: tuple[Path, ...]) -> dict:

@@ -116,7 +116,7 @@ def test_custom_head_skips_and_bad_skips():
     specs = BACKBONES.build(backbone_cfg("ResNet34")).feature_specs
     head = HEADS.build({"type": "FCNHead", "skips": [32, 16, 8, 4]}, feature_specs=specs, num_classes=2)
     assert [u.factor for u in head.upsamplers] == [2, 2, 2] and head.final_upsampler.factor == 4
-    with pytest.raises(PaddleFCNError, match=r"head skips \[2\] are not among the backbone strides \[4, 8, 16, 32\]"):
+    with pytest.raises(PaddleFCNError, match=r"FCNHead skips: the backbone has no feature at stride 2; it publishes"):
         HEADS.build({"type": "FCNHead", "skips": [32, 2]}, feature_specs=specs, num_classes=2)
     with pytest.raises(PaddleFCNError, match="coarsest first"):
         HEADS.build({"type": "FCNHead", "skips": [8, 16]}, feature_specs=specs, num_classes=2)
@@ -125,7 +125,7 @@ def test_custom_head_skips_and_bad_skips():
 def test_build_model_errors_name_the_key():
     with pytest.raises(PaddleFCNError, match="missing required key 'model.head'"):
         build_model({"num_classes": 3, "backbone": {"type": "ResNet34"}})
-    with pytest.raises(PaddleFCNError, match="model.num_classes must be a positive integer, got 0"):
+    with pytest.raises(PaddleFCNError, match="model.num_classes must be an integer >= 1, got 0"):
         build_model({"num_classes": 0, "backbone": {"type": "ResNet34"}, "head": {"type": "FCN8s"}})
     with pytest.raises(PaddleFCNError, match="unknown head 'FCN4s'.*did you mean"):
         build_model({"num_classes": 3, "backbone": {"type": "ResNet34"}, "head": {"type": "FCN4s"}})

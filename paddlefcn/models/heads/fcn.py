@@ -9,46 +9,50 @@ from paddle import nn
 
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.models.backbones.base import FeatureSpec
+from paddlefcn.models.heads.base import FeatureKey, Head
 from paddlefcn.models.upsample import DEFAULT_UPSAMPLER, build_upsampler
 from paddlefcn.registry import HEADS
 
 
 @HEADS.register()
-class FCNHead(nn.Layer):
+class FCNHead(Head):
     """Scores the coarsest feature, then repeatedly upsamples and adds the score of the next skip.
 
-    Score layers start at zero, as in the paper, so a new skip begins as a no-op.
+    Score layers start at zero, as in the paper, so a new skip begins as a no-op. The upsampling is in the
+    network, to the input size.
 
     Args:
         feature_specs: The backbone's published features.
         num_classes: Number of output classes.
-        skips: Strides to fuse, coarsest first, e.g. ``(32, 16, 8)`` for FCN-8s.
+        skips: Features to fuse, coarsest first, each by stride or name: ``(32, 16, 8)`` for FCN-8s, or
+            ``(layer4, layer3, layer2)`` on a backbone with two features at one stride.
         upsampler: Config of the in-network upsamplers (``type``, ``scheme``, ``init``, ``learnable``).
         final_upsampler: The last upsampler (to stride 1): keys that differ from ``upsampler``, or a whole
             config of another ``type`` (e.g. ``{type: Interpolate}``); default: same as ``upsampler``.
     """
 
+    full_resolution = True
+
     def __init__(
         self,
         feature_specs: Sequence[FeatureSpec],
         num_classes: int,
-        skips: Sequence[int] = (32, 16, 8),
+        skips: Sequence[FeatureKey] = (32, 16, 8),
         upsampler: Optional[dict] = None,
         final_upsampler: Optional[dict] = None,
     ) -> None:
-        super().__init__()
-        skips = [int(s) for s in skips]
-        if not skips or sorted(skips, reverse=True) != skips or len(set(skips)) != len(skips):
-            raise PaddleFCNError(f"head skips must be distinct strides, coarsest first, got {skips}")
-        by_stride = {spec.stride: (i, spec) for i, spec in enumerate(feature_specs)}
-        missing = [s for s in skips if s not in by_stride]
-        if missing:
-            raise PaddleFCNError(f"head skips {missing} are not among the backbone strides {sorted(by_stride)}")
-        self.skips = skips
-        self.feature_index = [by_stride[s][0] for s in skips]
+        super().__init__(feature_specs, num_classes)
+        if not isinstance(skips, (list, tuple)) or not skips:
+            raise PaddleFCNError(f"head skips must list features, coarsest first, got {skips!r}")
+        selected = [self.select(key, "skips") for key in skips]
+        strides = [spec.stride for _, spec in selected]
+        if sorted(strides, reverse=True) != strides or len(set(strides)) != len(strides):
+            raise PaddleFCNError(f"head skips must be features of distinct strides, coarsest first, got {list(skips)}")
+        self.skips = strides
+        self.feature_index = [index for index, _ in selected]
         zero = paddle.ParamAttr(initializer=nn.initializer.Constant(0.0))
         self.scores = nn.LayerList(
-            [nn.Conv2D(by_stride[s][1].channels, num_classes, 1, weight_attr=zero, bias_attr=zero) for s in skips]
+            [nn.Conv2D(spec.channels, num_classes, 1, weight_attr=zero, bias_attr=zero) for _, spec in selected]
         )
         upsampler = {"type": DEFAULT_UPSAMPLER, **(upsampler or {})}
         final = dict(final_upsampler or {})
