@@ -14,7 +14,6 @@ from tool_helpers import REPO, run_in_process, run_subprocess
 from paddlefcn import load_config
 from paddlefcn.ablation.suite import resolve_variants
 from paddlefcn.data import dataset_meta
-from paddlefcn.engine.hooks import EvalHook
 from paddlefcn.engine.optim import fit_warmup
 from paddlefcn.engine.runner import train
 from paddlefcn.errors import ConfigError, PaddleFCNError
@@ -110,11 +109,10 @@ def test_training_uses_the_void_of_camvid_in_loss_evaluation_and_config_yml(tmp_
     root, _ = camvid
     trainer = run(write_config(tmp_path, root), tmp_path / "run")
     assert trainer.completed and trainer.iter == 2
-    assert trainer.loss_fn.ignore_index == VOID
-    [evaluation] = [hook for hook in trainer.hooks if isinstance(hook, EvalHook)]
-    assert evaluation.ignore_index == VOID and evaluation.num_classes == 11
+    assert [loss.ignore_index for loss in trainer.loss_fn.losses] == [VOID]
+    assert trainer.evaluation.meta.ignore_index == VOID and trainer.evaluation.meta.num_classes == 11
     assert load_config(tmp_path / "run" / "config.yml")["loss"] == {"type": "CrossEntropyLoss", "ignore_index": VOID}
-    assert trainer.last_metrics is not None
+    assert trainer.last_eval is not None
 
 
 def test_another_loss_ignore_index_is_refused_before_anything_is_built(tmp_path, camvid):
@@ -184,21 +182,21 @@ def test_median_frequency_weights_are_computed_recorded_and_kept_on_resume(tmp_p
     assert recorded["ignore_index"] == VOID
     assert isinstance(recorded["weight"], list) and len(recorded["weight"]) == 11
     np.testing.assert_allclose(recorded["weight"], expected, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(trainer.loss_fn.weight.numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(trainer.loss_fn.losses[0].weight.numpy(), expected, rtol=1e-6)
 
     changed = written[TRAIN[0]][1].copy()
     changed[changed != VOID] = 0  # every scored pixel of the first label becomes Sky
     save_image(root / "trainannot" / f"{TRAIN[0]}.png", changed)
     resumed = run(config, tmp_path / "run", ["train.iters=3"], resume="auto")
     assert resumed.completed and resumed.iter == 3
-    np.testing.assert_allclose(resumed.loss_fn.weight.numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(resumed.loss_fn.losses[0].weight.numpy(), expected, rtol=1e-6)
     np.testing.assert_allclose(load_config(tmp_path / "run" / "config.yml")["loss"]["weight"], expected, atol=1e-12)
 
     # A new run does read the changed label, so the resumed run's weights came from config.yml.
     fresh = run(config, tmp_path / "fresh", ["train.iters=1", "train.eval_interval=1", "train.save_interval=1"])
     now = np.round(median_frequency_of([changed] + [written[name][1] for name in TRAIN[1:]]), 6)
     assert not np.allclose(now, expected, atol=1e-3)
-    np.testing.assert_allclose(fresh.loss_fn.weight.numpy(), now, rtol=1e-6)
+    np.testing.assert_allclose(fresh.loss_fn.losses[0].weight.numpy(), now, rtol=1e-6)
 
 
 def test_a_class_missing_from_the_train_labels_is_named(tmp_path, camvid):

@@ -233,7 +233,7 @@ def test_bad_arguments_fail_before_writing(trained, tmp_path, kwargs, message):
 def test_num_classes_must_agree_with_the_dataset(trained, tmp_path):
     cfg = {"model": TINY_MODEL, "data": {"val": dict(CFG["data"]["val"], num_classes=4, class_names=None)}}
     cfg["data"]["val"].pop("palette")
-    with pytest.raises(PaddleFCNError, match="model.num_classes is 3 but the val dataset has 4 classes"):
+    with pytest.raises(PaddleFCNError, match="model.num_classes is 3 but data.val has 4 classes"):
         export_model(cfg, trained[1], tmp_path)
 
 

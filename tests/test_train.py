@@ -29,7 +29,7 @@ class RecordLoss(Hook):
         self.losses = []
 
     def after_step(self, trainer):
-        self.losses.append(trainer.outputs["loss"])
+        self.losses.append(trainer.outputs.loss)
 
 
 class InterruptAt(Hook):
@@ -101,7 +101,7 @@ def test_checkpoints_latest_best_and_pruning(tmp_path, tiny_config):
     assert sorted(evals) == [1, 2, 3, 4, 5]
     first_best = max(evals, key=lambda i: (evals[i], -i))
     assert best["iter"] == first_best and best["miou"] == pytest.approx(evals[first_best], abs=1e-6)
-    assert trainer.last_metrics["miou"] == pytest.approx(evals[5], abs=1e-6)
+    assert trainer.last_eval.iter == 5 and trainer.last_eval.metrics["miou"] == pytest.approx(evals[5], abs=1e-6)
     assert not [p for p in (tmp_path / "run").rglob("*") if ".tmp" in p.name or ".old" in p.name]
     assert CheckpointManager(tmp_path / "run").latest() == root / "iter_5"
     assert load_config(tmp_path / "run" / "config.yml")["train"]["keep_checkpoints"] == 2

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from paddlefcn.checks import require
 from paddlefcn.cli import base_parser, load_tool_config, output_dir, run_tool
-from paddlefcn.data import build_transforms, dataset_meta, list_images, read_image
+from paddlefcn.data import build_transforms, list_images, read_image
+from paddlefcn.engine.builder import Builder
 from paddlefcn.engine.inference import add_inference_arguments, inference_options, predict_mask
 from paddlefcn.engine.runner import setup_runtime
-from paddlefcn.engine.weights import load_trained_model
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.visualize import save_prediction
 
@@ -26,11 +26,11 @@ def main(args: argparse.Namespace) -> int:
     cfg = load_tool_config(args)
     setup_runtime(cfg)
     options = inference_options(cfg.get("eval", {}), args)
-    val_cfg = require(cfg, "data.val")
-    meta = dataset_meta(val_cfg)
-    transforms = build_transforms(val_cfg.get("transforms"))
+    build = Builder(cfg)
+    meta = build.meta("val")
+    transforms = build_transforms(require(cfg, "data.val").get("transforms"))
     images = list_images(args.input)
-    model = load_trained_model(require(cfg, "model"), args.weights)
+    model = build.model(args.weights)
     save_dir = Path(args.save_dir)
     for path in images:
         image = read_image(path)

@@ -25,20 +25,12 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if paddle.distributed.get_rank() != 0:
         return 0
-    if trainer.last_metrics is not None:
+    if trainer.last_eval is not None:
         from paddlefcn.engine.metrics import format_table
 
-        print(format_table(trainer.last_metrics, trainer_class_names(trainer)))
+        print(format_table(trainer.last_eval.metrics, trainer.evaluation.meta.class_names))
     print(f"run saved to {save_dir} (visualdl --logdir {Path(save_dir) / 'vdl'})")
     return 0
-
-
-def trainer_class_names(trainer: object) -> list[str] | None:
-    """Class names from the VisualDL hook, if the run has one."""
-    for hook in getattr(trainer, "hooks", []):
-        if hasattr(hook, "class_names"):
-            return hook.class_names
-    return None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,8 +35,9 @@ class AblationRecorder(Hook):
         params = (p for p in unwrap(trainer.model).parameters() if not p.stop_gradient)
         self.params = int(sum(int(np.prod(p.shape)) for p in params))
 
-    def after_eval(self, trainer: Trainer, metrics: dict) -> None:
-        self.curve.append({"iter": trainer.iter, **{key: metrics[key] for key in METRIC_KEYS}})
+    def after_eval(self, trainer: Trainer) -> None:
+        result = trainer.last_eval
+        self.curve.append({"iter": result.iter, **{key: result.metrics[key] for key in METRIC_KEYS}})
 
     def elapsed(self) -> float:
         """Seconds of training so far, over all resumed sessions."""

@@ -17,11 +17,11 @@ import paddle
 from paddlefcn.benchmark.config import benchmark_config, training_input_size
 from paddlefcn.benchmark.latency import dygraph_latency, exported_latency
 from paddlefcn.benchmark.throughput import raw_train_ips, train_loop_ips, val_ips
-from paddlefcn.checks import check_int, require
+from paddlefcn.checks import check_int
+from paddlefcn.engine.builder import Builder
 from paddlefcn.engine.runner import setup_runtime, train_settings
 from paddlefcn.engine.trainer import seed_everything
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.models import build_model
 from paddlefcn.utils.env import on_gpu
 
 
@@ -96,7 +96,7 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
         raw, raw_cpu = max(r[0] for r in raw_runs), max(r[1] for r in raw_runs)
         val = val_ips(cfg, options.val_batches)
         seed_everything(0)
-        model = build_model(require(cfg, "model"))
+        model = Builder(cfg).model().without_aux()
         latency_size = tuple(options.latency_size) if options.latency_size is not None else size
         image = np.random.default_rng(0).standard_normal((1, 3, *latency_size)).astype("float32")
         dygraph = dygraph_latency(model, image, options.warmup, options.latency_runs)

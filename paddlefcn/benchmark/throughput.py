@@ -10,16 +10,13 @@ from typing import Iterable, Iterator
 import numpy as np
 import paddle
 
-from paddlefcn.checks import require
-from paddlefcn.data import dataset_meta
+from paddlefcn.engine.builder import Builder
 from paddlefcn.engine.evaluator import evaluate
 from paddlefcn.engine.hooks import Hook
 from paddlefcn.engine.inference import inference_options
-from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer
-from paddlefcn.engine.runner import build_val_loader, train, train_settings
+from paddlefcn.engine.runner import train, train_settings
 from paddlefcn.engine.trainer import seed_everything
-from paddlefcn.models import build_model
-from paddlefcn.models.losses import build_loss, loss_config
+from paddlefcn.models.losses import loss_terms
 from paddlefcn.utils.env import on_gpu
 
 
@@ -38,15 +35,16 @@ def raw_train_ips(cfg: dict, size: tuple[int, int], iters: int, warmup: int) -> 
     """
     seed_everything(0)
     batch = train_settings(cfg)["batch_size"]
-    num_classes = require(cfg, "model.num_classes")
-    model = build_model(require(cfg, "model"))
+    build = Builder(cfg)
+    num_classes = build.num_classes
+    model = build.model()
     model.train()
-    lr = build_lr_scheduler(require(cfg, "lr"), warmup + iters)
-    optimizer = build_optimizer(model, cfg.get("optimizer", {}), lr)
-    loss_cfg = loss_config(cfg.get("loss"), dataset_meta(require(cfg, "data.train")).ignore_index, num_classes)
-    if isinstance(loss_cfg.get("weight"), str):  # computed from the labels in train(); speed does not depend on it
-        loss_cfg["weight"] = [1.0] * num_classes
-    loss_fn = build_loss(loss_cfg)
+    optimizer, lr = build.optimization(model, warmup + iters)
+    loss_cfg = build.loss_config()
+    for term in loss_terms(loss_cfg):
+        if isinstance(term.get("weight"), str):  # computed from the labels in train(); speed does not depend on it
+            term["weight"] = [1.0] * num_classes
+    loss_fn = build.loss(loss_cfg)
     rng = np.random.default_rng(0)
     images = paddle.to_tensor(rng.standard_normal((batch, 3, *size)).astype("float32"))
     labels = paddle.to_tensor(rng.integers(0, num_classes, (batch, *size)).astype("int64"))
@@ -100,11 +98,10 @@ def train_loop_ips(cfg: dict, save_dir: str | os.PathLike, iters: int, warmup: i
 
 def val_ips(cfg: dict, batches: int, warmup: int = 2) -> float:
     """``evaluate()`` over the first ``batches`` batches of the val loader (after ``warmup`` untimed ones)."""
-    eval_cfg = cfg.get("eval") or {}
-    num_workers = int(require(cfg, "data").get("num_workers", 0))
-    dataset, loader = build_val_loader(require(cfg, "data.val"), eval_cfg.get("batch_size", 1), num_workers)
-    model = build_model(require(cfg, "model"))
-    options = {**inference_options(eval_cfg), "progress": False}
+    build = Builder(cfg)
+    dataset, loader = build.val_data()
+    model = build.model()
+    options = {**inference_options(cfg.get("eval")), "progress": False}
     evaluate(model, itertools.islice(loader, warmup), dataset.num_classes, dataset.ignore_index, **options)
     counted = _Counting(itertools.islice(loader, batches))
     synchronize()

@@ -12,6 +12,7 @@ import numpy as np
 from paddlefcn.data.class_weights import WEIGHTINGS, LabelStats
 from paddlefcn.data.datasets.base import SegDataset
 from paddlefcn.data.io import SIZE_MISMATCH, DataError, read_image
+from paddlefcn.data.meta import class_count_mismatch
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import DATASETS
 
@@ -60,11 +61,9 @@ def check_config(cfg: dict, splits: tuple[str, ...] = ("train", "val"), workers:
     reports = []
     for split in present:
         report = check_dataset(data[split], split, workers)
-        if model_classes is not None and report.stats is not None and model_classes != len(report.class_names):
-            report.add(
-                "config mismatch",
-                f"model.num_classes is {model_classes} but data.{split} has {len(report.class_names)} classes",
-            )
+        problem = class_count_mismatch(model_classes, split, len(report.class_names)) if model_classes else None
+        if problem and report.stats is not None:
+            report.add("config mismatch", problem)
         reports.append(report)
     return reports
 

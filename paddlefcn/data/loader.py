@@ -9,10 +9,11 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 import paddle
-from paddle.io import BatchSampler, DataLoader, Dataset
+from paddle.io import BatchSampler, DataLoader, Dataset, Subset
 from paddle.io.dataloader.collate import default_collate_fn
 
 from paddlefcn.checks import check_int
+from paddlefcn.data.datasets import LabelsAtFileSize
 from paddlefcn.data.transforms import build_transforms
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.registry import DATASETS
@@ -215,3 +216,15 @@ def make_loader(dataset: Dataset, batch_sampler: BatchSampler, num_workers: int,
         collate_fn=functools.partial(collate_or_report, batch_key=batch_key),
         return_list=True,
     )
+
+
+def build_val_loader(dataset: Dataset, batch_size: int, num_workers: int = 0) -> DataLoader:
+    """This rank's loader over an unpadded shard of ``dataset`` (rank r takes samples r, r+world, ...), in order.
+
+    The labels keep the size of their files (``LabelsAtFileSize``), so metrics are at the labels' resolution.
+    """
+    scored = LabelsAtFileSize(dataset)
+    world, rank = paddle.distributed.get_world_size(), paddle.distributed.get_rank()
+    shard = scored if world == 1 else Subset(scored, list(range(rank, len(scored), world)))
+    sampler = BatchSampler(shard, batch_size=batch_size, shuffle=False, drop_last=False)
+    return make_loader(shard, sampler, num_workers, "eval.batch_size")

@@ -74,3 +74,10 @@ def dataset_meta(dataset_cfg: dict) -> DatasetMeta:
     if describe is None:
         raise ConfigError(f"dataset '{dataset_cfg['type']}' does not describe its classes (no describe())")
     return describe(dataset_cfg)
+
+
+def class_count_mismatch(model_classes: int, split: str, dataset_classes: int) -> Optional[str]:
+    """The message for a model whose ``num_classes`` is not that of ``data.<split>``, or ``None`` if they agree."""
+    if model_classes == dataset_classes:
+        return None
+    return f"model.num_classes is {model_classes} but data.{split} has {dataset_classes} classes"

@@ -19,7 +19,7 @@ from paddle import nn
 from paddle.static import InputSpec
 
 import paddlefcn
-from paddlefcn.checks import is_int, require
+from paddlefcn.checks import is_int
 from paddlefcn.data import build_transforms, dataset_meta
 from paddlefcn.data.meta import DatasetMeta, make_meta
 from paddlefcn.deploy.engines import RuntimeOptions, create_engine
@@ -33,7 +33,7 @@ from paddlefcn.deploy.manifest import (
 )
 from paddlefcn.deploy.onnx_export import convert_to_onnx, require_onnx_packages
 from paddlefcn.deploy.parity import require_parity
-from paddlefcn.engine.weights import load_trained_model
+from paddlefcn.engine.builder import Builder
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import TRANSFORMS
 from paddlefcn.utils.env import on_gpu
@@ -97,7 +97,7 @@ def export_model(
     if fmt == "onnx":
         versions["paddle2onnx"] = require_onnx_packages()
     transforms = deploy_transforms(cfg, export_cfg.get("resize"))
-    model = load_trained_model(require(cfg, "model"), weights)
+    model = Builder(cfg).model(weights).without_aux()  # auxiliary heads are for training only
     meta = _label_meta(cfg, model.num_classes)
 
     target = Path(save_dir)
@@ -159,11 +159,9 @@ def deploy_transforms(cfg: dict, resize: Optional[Sequence[int]] = None) -> list
 
 
 def _label_meta(cfg: dict, num_classes: int) -> DatasetMeta:
+    """The val set's classes (checked against the model by ``Builder.model``), or generic ones without a val set."""
     dataset_cfg = (cfg.get("data") or {}).get("val")
-    meta = dataset_meta(dataset_cfg) if dataset_cfg else make_meta(num_classes, source="model")
-    if meta.num_classes != num_classes:
-        raise ConfigError(f"model.num_classes is {num_classes} but the val dataset has {meta.num_classes} classes")
-    return meta
+    return dataset_meta(dataset_cfg) if dataset_cfg else make_meta(num_classes, source="model")
 
 
 def save_paddle_model(model: nn.Layer, output_op: str, shape: Sequence[int], directory: Path) -> dict[str, str]:

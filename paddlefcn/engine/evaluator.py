@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Iterable, Optional, Sequence, TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, TextIO
 
 import paddle
 import paddle.distributed as dist
@@ -12,6 +13,9 @@ from paddle import nn
 
 from paddlefcn.engine.inference import labels_at_size, predict_logits
 from paddlefcn.engine.metrics import ConfusionMatrix, compute_metrics
+
+if TYPE_CHECKING:
+    from paddlefcn.data.meta import DatasetMeta
 
 
 def evaluate(
@@ -64,6 +68,47 @@ def evaluate(
         if bar is not None:
             bar.close()
     return compute_metrics(matrix.all_reduce().numpy())
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """One evaluation during training.
+
+    Attributes:
+        iter: The iteration after which it ran.
+        metrics: What ``evaluate`` returns (``miou``, ``pa``, ``mpa``, ``fwiou``, ``class_iou``, ...).
+    """
+
+    iter: int
+    metrics: dict
+
+
+class PeriodicEvaluation:
+    """What the trainer evaluates, and how often: every ``interval`` iterations and at the last one.
+
+    Runs on every rank: each evaluates its own shard and the confusion matrices are all-reduced.
+
+    Args:
+        loader: Val loader.
+        meta: The val set's classes and ignore value.
+        interval: Iterations between evaluations.
+        options: Inference options of ``evaluate`` (mode, crop_size, stride, flip, scales).
+    """
+
+    def __init__(self, loader: Any, meta: DatasetMeta, interval: int, options: dict) -> None:
+        self.loader = loader
+        self.meta = meta
+        self.interval = interval
+        self.options = {**options, "progress": False}
+
+    def due(self, iteration: int, total_iters: int) -> bool:
+        """Whether to evaluate after ``iteration``."""
+        return iteration % self.interval == 0 or iteration == total_iters
+
+    def run(self, model: nn.Layer, iteration: int) -> EvalResult:
+        """Evaluates ``model`` after ``iteration``."""
+        metrics = evaluate(model, self.loader, self.meta.num_classes, self.meta.ignore_index, **self.options)
+        return EvalResult(iteration, metrics)
 
 
 def _length(loader: Iterable) -> Optional[int]:

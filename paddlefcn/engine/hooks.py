@@ -1,4 +1,4 @@
-"""Training extras as hooks called by the trainer: logging, VisualDL, evaluation, checkpoints.
+"""Training extras as hooks called by the trainer: logging, VisualDL, checkpoints.
 
 A hook overrides any of ``before_train``, ``after_step``, ``after_eval``, ``on_interrupt`` and
 ``after_train``; a hook with state to resume implements ``state_dict`` / ``load_state_dict``.
@@ -17,7 +17,6 @@ import numpy as np
 import paddle
 
 from paddlefcn.engine.checkpoint import CheckpointManager
-from paddlefcn.engine.evaluator import evaluate
 
 if TYPE_CHECKING:
     from paddlefcn.data.meta import DatasetMeta
@@ -37,8 +36,8 @@ class Hook:
     def after_step(self, trainer: Trainer) -> None:
         """Called after every iteration; ``trainer.iter`` counts the finished ones."""
 
-    def after_eval(self, trainer: Trainer, metrics: dict) -> None:
-        """Called with the metrics of each periodic evaluation."""
+    def after_eval(self, trainer: Trainer) -> None:
+        """Called after each periodic evaluation, before ``after_step``; the result is ``trainer.last_eval``."""
 
     def on_interrupt(self, trainer: Trainer) -> None:
         """Called when training stops early: Ctrl-C, or a ``PaddleFCNError`` such as a bad data file."""
@@ -87,10 +86,10 @@ class LoggerHook(Hook):
 
     def after_step(self, trainer: Trainer) -> None:
         out = trainer.outputs
-        if out["loss"] is not None:
-            self.loss.append(out["loss"])
-        self.step_time.append(out["step_time"])
-        self.data_time.append(out["data_time"])
+        if out.loss is not None:
+            self.loss.append(out.loss)
+        self.step_time.append(out.step_time)
+        self.data_time.append(out.data_time)
         if self.tty:
             self._draw_bar(trainer)
         if every(self.interval, trainer):
@@ -104,7 +103,7 @@ class LoggerHook(Hook):
         eta = step * (trainer.total_iters - trainer.iter)
         loss = f"{np.mean(self.loss):.4f}" if self.loss else "nan"
         return (
-            f"iter {trainer.iter}/{trainer.total_iters}  loss {loss}  lr {trainer.outputs['lr']:.3e}  "
+            f"iter {trainer.iter}/{trainer.total_iters}  loss {loss}  lr {trainer.outputs.lr:.3e}  "
             f"ips {trainer.images_per_step / step:.2f} img/s  data {np.mean(self.data_time):.3f}s  "
             f"eta {_duration(eta)}" + (f"  skipped {trainer.skipped_steps}" if trainer.skipped_steps else "")
         )
@@ -115,9 +114,10 @@ class LoggerHook(Hook):
         sys.stdout.write(f"\r[{'#' * done}{'.' * (width - done)}] {trainer.iter}/{trainer.total_iters}")
         sys.stdout.flush()
 
-    def after_eval(self, trainer: Trainer, metrics: dict) -> None:
+    def after_eval(self, trainer: Trainer) -> None:
+        metrics = trainer.last_eval.metrics
         shown = "  ".join(f"{name} {_metric(metrics[key])}" for name, key in EVAL_TAGS)
-        self.logger.info("eval at iter %d: %s", trainer.iter, shown)
+        self.logger.info("eval at iter %d: %s", trainer.last_eval.iter, shown)
 
     def on_interrupt(self, trainer: Trainer) -> None:
         self.logger.info("stopped after iteration %d", trainer.iter)
@@ -130,32 +130,6 @@ def _metric(value: Any) -> str:
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-class EvalHook(Hook):
-    """Evaluates on the val loader every ``interval`` iterations and at the end.
-
-    Runs on every rank: each evaluates its own shard and the confusion matrices are all-reduced.
-
-    Args:
-        loader: Val loader.
-        num_classes: Number of classes.
-        ignore_index: Label value not scored.
-        interval: Iterations between evaluations.
-        options: Inference options of ``evaluate`` (mode, crop_size, stride, flip, scales).
-    """
-
-    def __init__(self, loader: Any, num_classes: int, ignore_index: int, interval: int, options: dict) -> None:
-        self.loader = loader
-        self.num_classes = num_classes
-        self.ignore_index = ignore_index
-        self.interval = interval
-        self.options = options
-
-    def after_step(self, trainer: Trainer) -> None:
-        if every(self.interval, trainer):
-            metrics = evaluate(trainer.model, self.loader, self.num_classes, self.ignore_index, **self.options)
-            trainer.broadcast_eval(metrics)
 
 
 class CheckpointHook(Hook):
@@ -173,10 +147,12 @@ class CheckpointHook(Hook):
         self.best_iter = 0
         self.saved_iter = -1
 
-    def after_eval(self, trainer: Trainer, metrics: dict) -> None:
-        if metrics["miou"] is not None and metrics["miou"] > self.best_miou:
-            self.best_miou, self.best_iter = metrics["miou"], trainer.iter
-            self.manager.save_best(trainer.model, trainer.iter, metrics)
+    def after_eval(self, trainer: Trainer) -> None:
+        result = trainer.last_eval
+        miou = result.metrics["miou"]
+        if miou is not None and miou > self.best_miou:
+            self.best_miou, self.best_iter = miou, result.iter
+            self.manager.save_best(trainer.model, result.iter, result.metrics)
 
     def after_step(self, trainer: Trainer) -> None:
         if every(self.interval, trainer):
@@ -231,13 +207,13 @@ class VisualDLHook(Hook):
     def after_step(self, trainer: Trainer) -> None:
         out = trainer.outputs
         if every(self.interval, trainer):
-            if out["loss"] is not None:
-                self.writer.add_scalar("Train/loss", out["loss"], trainer.iter)
-            self.writer.add_scalar("Train/lr", trainer.outputs["lr"], trainer.iter)
-            self.writer.add_scalar("Train/ips", trainer.images_per_step / max(out["step_time"], 1e-9), trainer.iter)
+            if out.loss is not None:
+                self.writer.add_scalar("Train/loss", out.loss, trainer.iter)
+            self.writer.add_scalar("Train/lr", trainer.outputs.lr, trainer.iter)
+            self.writer.add_scalar("Train/ips", trainer.images_per_step / max(out.step_time, 1e-9), trainer.iter)
 
-    def after_eval(self, trainer: Trainer, metrics: dict) -> None:
-        step = trainer.iter
+    def after_eval(self, trainer: Trainer) -> None:
+        step, metrics = trainer.last_eval.iter, trainer.last_eval.metrics
         for tag, key in EVAL_TAGS:
             if metrics[key] is not None:
                 self.writer.add_scalar(f"Eval/{tag}", metrics[key], step)

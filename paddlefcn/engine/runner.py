@@ -1,4 +1,4 @@
-"""Builds a training run from a config: data, model, optimizer, hooks, resume; then trains."""
+"""A training run from a config: settings, runtime, resume and class weights around the ``Builder``; then trains."""
 
 from __future__ import annotations
 
@@ -10,23 +10,16 @@ from typing import Optional, Sequence
 
 import paddle
 import paddle.distributed as dist
-from paddle.io import DataLoader, Subset
 
-from paddlefcn.checks import check_bool, check_int, require
+from paddlefcn.checks import check_bool, check_int
 from paddlefcn.config import dump_config, load_config
-from paddlefcn.data import build_dataset, dataset_meta
 from paddlefcn.data.class_weights import class_weights, label_stats
-from paddlefcn.data.datasets import LabelsAtFileSize
-from paddlefcn.data.loader import make_loader
-from paddlefcn.data.resumable import build_train_loader
+from paddlefcn.engine.builder import Builder
 from paddlefcn.engine.checkpoint import CheckpointManager, load_checkpoint, resolve_resume
-from paddlefcn.engine.hooks import CheckpointHook, EvalHook, Hook, LoggerHook, VisualDLHook
-from paddlefcn.engine.inference import inference_options
-from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer, fit_warmup
+from paddlefcn.engine.hooks import Hook
+from paddlefcn.engine.optim import fit_warmup
 from paddlefcn.engine.trainer import Trainer, seed_everything
-from paddlefcn.errors import ConfigError
-from paddlefcn.models import build_model
-from paddlefcn.models.losses import build_loss, loss_config
+from paddlefcn.models.losses import loss_terms
 from paddlefcn.utils.env import configure_cpu, configure_onednn, on_gpu
 from paddlefcn.utils.logging import setup_logger
 
@@ -83,19 +76,6 @@ def setup_runtime(cfg: dict) -> int:
     return world
 
 
-def build_val_loader(dataset_cfg: dict, batch_size: int, num_workers: int) -> tuple[object, DataLoader]:
-    """The val dataset and this rank's loader over an unpadded shard (rank r takes samples r, r+world, ...).
-
-    The loader's labels keep the size of their files (``LabelsAtFileSize``).
-    """
-    dataset = build_dataset(dataset_cfg)
-    scored = LabelsAtFileSize(dataset)
-    world, rank = dist.get_world_size(), dist.get_rank()
-    shard = scored if world == 1 else Subset(scored, list(range(rank, len(scored), world)))
-    sampler = paddle.io.BatchSampler(shard, batch_size=batch_size, shuffle=False, drop_last=False)
-    return dataset, make_loader(shard, sampler, num_workers, "eval.batch_size")
-
-
 def train(
     cfg: dict,
     save_dir: str | os.PathLike,
@@ -117,18 +97,19 @@ def train(
         extra_hooks: Called after the built-in hooks, on every rank.
 
     Returns:
-        The trainer after the run (``trainer.iter``, ``trainer.last_metrics``).
+        The trainer after the run (``trainer.iter``, ``trainer.last_eval``, ``trainer.completed``).
     """
     world = setup_runtime(cfg)
     gpu = on_gpu()
     save_dir = Path(save_dir)
     rank0 = dist.get_rank() == 0
-    CheckpointManager(save_dir).repair()  # what a crashed earlier run left half-written
-    checkpoint = resolve_resume(save_dir, resume)  # before anything is built or written: a refused run costs nothing
-    logger = logger or setup_logger(str(save_dir))
     given = {key: value for key, value in (("amp", amp), ("seed", seed)) if value is not None}
     cfg = {**cfg, "train": {**cfg.get("train", {}), **given}}  # a new train section: the caller's stays as it was
     settings = train_settings(cfg)
+    manager = CheckpointManager(save_dir, settings["keep_checkpoints"])
+    manager.repair()  # what a crashed earlier run left half-written
+    checkpoint = resolve_resume(save_dir, resume)  # before anything is built or written: a refused run costs nothing
+    logger = logger or setup_logger(str(save_dir))
     if isinstance(cfg.get("lr"), dict):
         cfg["lr"] = dict(cfg["lr"])  # the caller's stays as it was
         shortened = fit_warmup(cfg["lr"], settings["iters"])
@@ -137,42 +118,28 @@ def train(
     seed = settings["seed"]
     cfg["train"].update(seed=seed, amp=settings["amp"])  # config.yml records the values the run used
     seed_everything(seed)
-    num_classes = require(cfg, "model.num_classes")
-    loss_cfg = loss_config(cfg.get("loss"), dataset_meta(require(cfg, "data.train")).ignore_index, num_classes)
+    build = Builder(cfg)
+    build.check_num_classes()
+    loss_cfg = build.loss_config()
 
-    data_cfg = require(cfg, "data")
-    num_workers = check_int(data_cfg.get("num_workers", 0), "data.num_workers", minimum=0)
-    train_set = build_dataset(require(cfg, "data.train"))
-    train_loader = build_train_loader(train_set, settings["batch_size"], num_workers, seed)
-    if isinstance(loss_cfg.get("weight"), str):
-        loss_cfg["weight"] = resolve_class_weights(loss_cfg["weight"], train_set, save_dir, checkpoint, logger)
+    train_set, train_loader = build.train_data(settings["batch_size"], seed)
+    for term in loss_terms(loss_cfg):
+        if isinstance(term.get("weight"), str):
+            term["weight"] = resolve_class_weights(term["weight"], train_set, save_dir, checkpoint, logger)
     cfg["loss"] = loss_cfg  # config.yml records the ignore value and the weights the run used
-    eval_batch = check_int(cfg.get("eval", {}).get("batch_size", 1), "eval.batch_size")
-    val_set, val_loader = build_val_loader(require(cfg, "data.val"), eval_batch, num_workers)
-    model_cfg = require(cfg, "model")
-    if num_classes != train_set.num_classes:
-        raise ConfigError(
-            f"model.num_classes is {num_classes} but the training set has {train_set.num_classes} classes"
-        )
+    val_set, val_loader = build.val_data()
 
-    model = build_model(model_cfg)
+    model = build.model()
     if world > 1:
         if gpu and settings["sync_bn"]:
             model = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = paddle.DataParallel(model)
-    lr = build_lr_scheduler(require(cfg, "lr"), settings["iters"])
-    optimizer = build_optimizer(model, cfg.get("optimizer", {}), lr)
-    loss_fn = build_loss(loss_cfg)
-
-    manager = CheckpointManager(save_dir, settings["keep_checkpoints"])
-    if rank0:
-        hooks = build_hooks(cfg, settings, save_dir, manager, val_set, val_loader, logger)
-    else:
-        hooks = [_eval_hook(cfg, settings, val_set, val_loader)]
+    optimizer, lr = build.optimization(model, settings["iters"])
+    hooks = build.hooks(settings, save_dir, manager, val_set, logger) if rank0 else []
     trainer = Trainer(
         model,
         train_loader,
-        loss_fn,
+        build.loss(loss_cfg),
         optimizer,
         lr,
         settings["iters"],
@@ -181,6 +148,7 @@ def train(
         amp=("float16" if gpu else "bfloat16") if settings["amp"] else None,
         max_bad_steps=settings["max_bad_steps"],
         images_per_step=settings["batch_size"] * world,
+        evaluation=build.evaluation(val_set, val_loader, settings["eval_interval"]),
     )
     if checkpoint is not None:
         state, trainer_state = load_checkpoint(checkpoint, model, optimizer)
@@ -201,7 +169,14 @@ def resolve_class_weights(
     run's ``config.yml``, so that a resumed run trains with exactly the weights it started with."""
     saved = save_dir / "config.yml"
     if checkpoint is not None and saved.is_file():
-        weight = (load_config(saved).get("loss") or {}).get("weight")
+        weight = next(
+            (
+                term.get("weight")
+                for term in loss_terms(load_config(saved).get("loss") or {})
+                if isinstance(term.get("weight"), list)
+            ),
+            None,
+        )
         if isinstance(weight, list) and len(weight) == train_set.num_classes:
             logger.info("class weights (%s) from %s: %s", method, saved, _format_weights(weight, train_set.class_names))
             return weight
@@ -221,28 +196,3 @@ def resolve_class_weights(
 
 def _format_weights(weights: Sequence[float], names: Sequence[str]) -> str:
     return ", ".join(f"{name} {w:.4g}" for name, w in zip(names, weights))
-
-
-def _eval_hook(cfg: dict, settings: dict, val_set: object, val_loader: DataLoader) -> EvalHook:
-    options = {**inference_options(cfg.get("eval")), "progress": False}
-    return EvalHook(val_loader, val_set.num_classes, val_set.ignore_index, settings["eval_interval"], options)
-
-
-def build_hooks(
-    cfg: dict,
-    settings: dict,
-    save_dir: Path,
-    manager: CheckpointManager,
-    val_set: object,
-    val_loader: DataLoader,
-    logger: logging.Logger,
-) -> list[Hook]:
-    """Rank 0's hooks, in call order: logging, VisualDL, evaluation, checkpoints."""
-    shown = range(min(settings["vis_images"], len(val_set)))
-    vis_samples = [(*val_set.load(i), val_set[i][0]) for i in shown]
-    return [
-        LoggerHook(logger, settings["log_interval"]),
-        VisualDLHook(str(save_dir / "vdl"), settings["log_interval"], vis_samples, val_set.meta),
-        _eval_hook(cfg, settings, val_set, val_loader),
-        CheckpointHook(manager, settings["save_interval"]),
-    ]

@@ -8,6 +8,7 @@ import random
 import time
 import warnings
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ import paddle
 from paddle import nn
 
 from paddlefcn.data.resumable import start_at
+from paddlefcn.engine.evaluator import EvalResult, PeriodicEvaluation
 from paddlefcn.engine.hooks import Hook
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.interrupts import interrupts_deferred
@@ -28,8 +30,36 @@ def seed_everything(seed: int) -> None:
     random.seed(rank_seed)
 
 
+@dataclass(frozen=True)
+class StepOutputs:
+    """What the last iteration produced.
+
+    Attributes:
+        loss: The loss, or ``None`` when it was not finite (the step was skipped).
+        lr: The learning rate the step used.
+        data_time: Seconds spent waiting for the batch.
+        step_time: Seconds of the whole iteration, batch included.
+    """
+
+    loss: Optional[float]
+    lr: float
+    data_time: float
+    step_time: float
+
+
 class Trainer:
     """Runs ``total_iters`` SGD iterations over an endless stream of batches.
+
+    After each iteration the trainer evaluates, if due, and then calls the hooks: ``after_eval`` when it
+    evaluated, then ``after_step``. Hooks read what they need from the attributes below, so none depends on
+    another having run first.
+
+    Attributes:
+        iter: Finished iterations.
+        outputs: The last iteration's ``StepOutputs``.
+        last_eval: The latest ``EvalResult``, or ``None`` before the first evaluation.
+        completed: Set by the caller of ``run``: whether every iteration ran.
+        skipped_steps: Iterations skipped because the loss was not finite.
 
     Args:
         model: The segmentor (possibly wrapped in ``paddle.DataParallel``).
@@ -43,7 +73,14 @@ class Trainer:
         amp: ``None``, ``"float16"`` (GPU, with loss scaling) or ``"bfloat16"`` (CPU or GPU).
         max_bad_steps: Consecutive non-finite losses after which training stops.
         images_per_step: Images per iteration over all ranks, for throughput.
+        evaluation: What to evaluate and how often; ``None`` for no evaluation.
     """
+
+    iter: int
+    outputs: Optional[StepOutputs]
+    last_eval: Optional[EvalResult]
+    completed: bool
+    skipped_steps: int
 
     def __init__(
         self,
@@ -58,6 +95,7 @@ class Trainer:
         amp: Optional[str] = None,
         max_bad_steps: int = 5,
         images_per_step: int = 1,
+        evaluation: Optional[PeriodicEvaluation] = None,
     ) -> None:
         if amp not in (None, "float16", "bfloat16"):
             raise PaddleFCNError(f"amp must be float16 or bfloat16, got {amp!r}")
@@ -73,11 +111,13 @@ class Trainer:
         self.scaler = paddle.amp.GradScaler() if amp == "float16" else None
         self.max_bad_steps = max_bad_steps
         self.images_per_step = images_per_step
+        self.evaluation = evaluation
         self.iter = 0
         self.skipped_steps = 0
         self.bad_in_a_row = 0
-        self.outputs: dict = {}
-        self.last_metrics: Optional[dict] = None
+        self.outputs = None
+        self.last_eval = None
+        self.completed = False
 
     def run(self) -> bool:
         """Trains up to ``total_iters``; returns ``False`` if stopped by Ctrl-C.
@@ -106,7 +146,11 @@ class Trainer:
                     loss = self.step(images, labels)
                     self.iter += 1
                 step_time = time.perf_counter() - start
-                self.outputs = {"loss": loss, "lr": lr, "data_time": data_time, "step_time": step_time}
+                self.outputs = StepOutputs(loss, lr, data_time, step_time)
+                if self.evaluation is not None and self.evaluation.due(self.iter, self.total_iters):
+                    self.last_eval = self.evaluation.run(self.model, self.iter)
+                    for hook in self.hooks:
+                        hook.after_eval(self)
                 for hook in self.hooks:
                     hook.after_step(self)
         except (KeyboardInterrupt, PaddleFCNError) as stop:
@@ -174,12 +218,6 @@ class Trainer:
             start_at(self.loader, epoch, skip)
             yield from self.loader
             epoch, skip = epoch + 1, 0
-
-    def broadcast_eval(self, metrics: dict) -> None:
-        """Hands evaluation metrics to every hook."""
-        self.last_metrics = metrics
-        for hook in self.hooks:
-            hook.after_eval(self, metrics)
 
     def checkpoint_state(self) -> tuple[dict, dict]:
         """``(state.json contents, trainer.pkl contents)`` for a checkpoint at the current iteration."""
