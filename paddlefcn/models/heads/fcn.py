@@ -58,9 +58,9 @@ class FCNHead(Head):
         final = dict(final_upsampler or {})
         if final.get("type", upsampler["type"]) == upsampler["type"]:
             final = {**upsampler, **final}
-        factors = [a // b for a, b in zip(skips, skips[1:])]
+        factors = [a // b for a, b in zip(strides, strides[1:])]
         self.upsamplers = nn.LayerList([build_upsampler(upsampler, num_classes, f) for f in factors])
-        self.final_upsampler = build_upsampler(final, num_classes, skips[-1])
+        self.final_upsampler = build_upsampler(final, num_classes, strides[-1])
 
     def forward(self, features: list[paddle.Tensor]) -> paddle.Tensor:
         score = self.scores[0](features[self.feature_index[0]])
