@@ -15,6 +15,7 @@ from visualdl import LogReader
 
 from paddlefcn import PaddleFCNError, load_config
 from paddlefcn.data.resumable import build_train_loader
+from paddlefcn.engine.builder import Builder
 from paddlefcn.engine.checkpoint import CheckpointManager
 from paddlefcn.engine.hooks import Hook
 from paddlefcn.engine.runner import train
@@ -105,6 +106,29 @@ def test_checkpoints_latest_best_and_pruning(tmp_path, tiny_config):
     assert not [p for p in (tmp_path / "run").rglob("*") if ".tmp" in p.name or ".old" in p.name]
     assert CheckpointManager(tmp_path / "run").latest() == root / "iter_5"
     assert load_config(tmp_path / "run" / "config.yml")["train"]["keep_checkpoints"] == 2
+
+
+class SeesEvaluation(Hook):
+    """Records, after each step, the evaluation result it can read then."""
+
+    def __init__(self):
+        self.seen = []
+
+    def after_step(self, trainer):
+        self.seen.append(None if trainer.last_eval is None else trainer.last_eval.iter)
+
+
+def test_hook_order_does_not_decide_what_hooks_see_or_save(tmp_path, tiny_config, monkeypatch):
+    overrides = ["train.iters=4", "train.save_interval=2", "train.eval_interval=2"]
+    first, last = SeesEvaluation(), SeesEvaluation()
+    real_hooks = Builder.hooks
+    monkeypatch.setattr(Builder, "hooks", lambda self, *args: [first, *reversed(real_hooks(self, *args))])
+    trainer = run(tmp_path, "run", overrides, extra_hooks=[last])
+    assert first.seen == last.seen == [None, 2, 2, 4]  # the evaluation of a step is there before any hook runs
+    state = json.loads((tmp_path / "run" / "checkpoints" / "iter_4" / "state.json").read_text())
+    best = json.loads((tmp_path / "run" / "best" / "state.json").read_text())
+    assert state["hooks"]["CheckpointHook"] == {"best_miou": best["miou"], "best_iter": best["iter"]}
+    assert trainer.last_eval.iter == 4
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names synced files through /proc")
