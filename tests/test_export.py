@@ -117,16 +117,42 @@ def test_softmax_output_is_probabilities_matching_dygraph(trained, exported, fmt
     np.testing.assert_allclose(probs, softmax(dygraph_logits(model, x)), atol=1e-4)
 
 
-def test_resnet34_export_matches_dygraph(tmp_path):
-    model_cfg = {"num_classes": 3, "backbone": {"type": "ResNet34"}, "head": {"type": "FCN8s"}}
+FAMILY_MODELS = {
+    "resnet": {"num_classes": 3, "backbone": {"type": "ResNet18"}, "head": {"type": "FCN8s"}},
+    "vgg": {"num_classes": 3, "backbone": {"type": "VGG11", "fc_channels": 16}, "head": {"type": "FCN16s"}},
+    "mobilenet": {"num_classes": 3, "backbone": {"type": "MobileNetV3Small"}, "head": {"type": "FCN8s"}},
+    # A head at stride 16, resized in the graph, and an aux head that must not be exported.
+    "strided_head_with_aux": {
+        "num_classes": 3,
+        "backbone": {"type": "ResNet18"},
+        "head": {"type": "ConvHead", "feature": 16, "channels": 16},
+        "aux_heads": [{"type": "ConvHead", "feature": 8, "channels": 8}],
+    },
+}
+
+
+@pytest.mark.parametrize("fmt", ["paddle", "onnx"])
+@pytest.mark.parametrize("family", FAMILY_MODELS)
+def test_each_family_exports_matching_dygraph(tmp_path, family, fmt):
+    if fmt == "onnx":
+        pytest.importorskip("paddle2onnx")
+        pytest.importorskip("onnxruntime")
+    model_cfg = FAMILY_MODELS[family]
     model = scored_model(model_cfg)
     paddle.save(model.state_dict(), str(tmp_path / "w.pdparams"))
-    export_model({"model": model_cfg}, tmp_path / "w.pdparams", tmp_path / "out", output_op="none")
+    export_model({"model": model_cfg}, tmp_path / "w.pdparams", tmp_path / "out", output_op="none", fmt=fmt)
     x = sample((1, 3, 75, 100))
     expected = dygraph_logits(model, x)
     np.testing.assert_allclose(
-        run_exported(tmp_path / "out", "paddle", x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max()
+        run_exported(tmp_path / "out", fmt, x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max()
     )
+    if "aux_heads" in model_cfg:  # the graph and its weights are those of the model without its aux heads
+        plain_cfg = {key: value for key, value in model_cfg.items() if key != "aux_heads"}
+        plain = {key: value for key, value in model.state_dict().items() if not key.startswith("aux_heads.")}
+        paddle.save(plain, str(tmp_path / "plain.pdparams"))
+        export_model({"model": plain_cfg}, tmp_path / "plain.pdparams", tmp_path / "plain", output_op="none", fmt=fmt)
+        params = [(tmp_path / run / "model.pdiparams").read_bytes() for run in ("out", "plain")]
+        assert params[0] == params[1]
 
 
 def test_deploy_yaml_names_the_files_paddle_wrote_and_the_label_semantics(exported):

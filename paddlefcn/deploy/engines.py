@@ -35,6 +35,16 @@ _FLAGS_LOCK = threading.Lock()  # one paddle_flags block at a time: the flags ar
 Shape = list[int]
 
 
+def onednn_cannot_run(model_file: Path) -> bool:
+    """Whether Paddle Inference's oneDNN kernels fail on this graph, which then runs on Paddle's own CPU kernels.
+
+    Paddle 3.x (measured with 3.3.1) cannot run a PIR program's ``bilinear_interp`` with oneDNN ("ConvertPir
+    Attribute2RuntimeAttribute not support ArrayAttribute<DoubleAttribute>"); heads that resize their logits and the
+    ``Interpolate`` upsampler export one.
+    """
+    return model_file.suffix == ".json" and '.bilinear_interp"' in model_file.read_text(encoding="utf-8")
+
+
 @dataclass
 class RuntimeOptions:
     """How to run an exported model.
@@ -114,7 +124,7 @@ class PaddleEngine:
             self._configure_gpu(config, model_file, options)
         else:
             config.disable_gpu()
-            if options.onednn:
+            if options.onednn and not onednn_cannot_run(model_file):
                 config.enable_mkldnn()
                 config.set_mkldnn_cache_capacity(ONEDNN_CACHE_SHAPES)
             else:
