@@ -2,10 +2,13 @@
 
 import textwrap
 
+import cv2
+import numpy as np
 import paddle
 import pytest
 import yaml
 from conftest import write_tiny_config
+from PIL import Image
 from tool_helpers import run_subprocess
 
 from paddlefcn import PaddleFCNError, load_config
@@ -21,6 +24,19 @@ PLUGIN = textwrap.dedent(
 
     from paddlefcn import BACKBONES, LOSSES, TRANSFORMS
     from paddlefcn.models.backbones import Backbone, FeatureSpec
+
+
+    @TRANSFORMS.register()
+    class Brighten:
+        """Adds ``delta`` to every pixel: a deterministic transform that an export keeps."""
+
+        random = False
+
+        def __init__(self, delta: float = 0.0):
+            self.delta = delta
+
+        def __call__(self, image, label=None):
+            return image + self.delta, label
 
 
     @TRANSFORMS.register()
@@ -78,6 +94,7 @@ def plugin_config(tmp_path, **extra):
     cfg["imports"] = ["my_plugins"]
     cfg["model"]["backbone"] = {"type": "PlugNet", "width": 8}
     cfg["loss"] = {"type": "ScaledCrossEntropy", "scale": 1000.0}
+    cfg["data"]["val"]["transforms"].insert(0, {"type": "Brighten", "delta": 1.0})
     (tmp_path / "loaded_by").mkdir()
     cfg["data"]["train"]["transforms"].insert(0, {"type": "MarkProcess", "directory": str(tmp_path / "loaded_by")})
     for key, value in extra.items():
@@ -101,6 +118,21 @@ def test_a_plugin_backbone_and_loss_train_through_the_tool(tmp_path, workers):
     assert losses and min(losses) > 100  # cross-entropy of 7 classes is about 2; scaled by 1000
     loaders = {int(p.name) for p in (tmp_path / "loaded_by").iterdir()}
     assert len(loaders) == max(workers, 1)  # the plug-in transform ran in each worker process
+    if workers:
+        return
+    # The export keeps the plug-in's val transform; deploy.yaml names the module, and inference imports it.
+    weights = run / "checkpoints" / "iter_2"
+    done = run_subprocess("export", "-c", config, "--weights", weights, "--save-dir", tmp_path / "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    deploy = yaml.safe_load((tmp_path / "out" / "deploy.yaml").read_text())
+    assert deploy["imports"] == ["my_plugins"] and deploy["transforms"][0] == {"type": "Brighten", "delta": 1.0}
+    image = tmp_path / "image.png"
+    cv2.imwrite(str(image), np.full((40, 50, 3), 128, np.uint8))
+    masks = tmp_path / "masks"
+    done = run_subprocess("infer", "--model-dir", tmp_path / "out", "--input", image, "--save-dir", masks, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    mask = Image.open(masks / "image.png")
+    assert mask.mode == "P" and mask.size == (50, 40)
 
 
 def test_a_module_that_fails_to_import_is_one_line_naming_it(tmp_path):

@@ -121,6 +121,7 @@ def export_model(
         class_names=meta.class_names,
         palette=meta.palette,
         exported_with=versions,
+        imports=list(cfg.get("imports") or []),
     )
     write_deploy_config(target, deploy)
     return deploy

@@ -33,6 +33,7 @@ FORMATS = ("paddle", "onnx")
 OUTPUT_OPS = ("argmax", "softmax", "none")
 # The files each format needs, by role.
 FORMAT_FILES = {"paddle": ("model", "params"), "onnx": ("model",)}
+OPTIONAL_KEYS = ("exported_with", "imports")  # absent from older exports
 
 
 @dataclass
@@ -49,6 +50,7 @@ class DeployConfig:
         class_names: One name per class.
         palette: One ``[r, g, b]`` per class.
         exported_with: Versions of the packages that wrote the export.
+        imports: The config's ``imports``: modules registering what ``transforms`` names (a user's own transforms).
     """
 
     format: str
@@ -60,6 +62,7 @@ class DeployConfig:
     class_names: list[str]
     palette: list[list[int]]
     exported_with: dict[str, str] = field(default_factory=dict)
+    imports: list[str] = field(default_factory=list)
 
     def model_files(self, model_dir: str | os.PathLike, fmt: str) -> dict[str, Path]:
         """Absolute paths of the files of ``fmt``, by role; raises if ``fmt`` was not exported."""
@@ -109,7 +112,7 @@ def read_deploy_config(model_dir: str | os.PathLike) -> DeployConfig:
     data = parse_yaml(path.read_text(encoding="utf-8"), str(path))
     if not isinstance(data, dict):
         raise PaddleFCNError(f"{path}: expected a mapping, got {type(data).__name__}")
-    keys = [name for name in DeployConfig.__dataclass_fields__ if name != "exported_with"]
+    keys = [name for name in DeployConfig.__dataclass_fields__ if name not in OPTIONAL_KEYS]
     missing = [key for key in keys if key not in data]
     if missing:
         raise PaddleFCNError(f"{path}: missing key '{missing[0]}'")

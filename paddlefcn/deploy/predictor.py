@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from paddlefcn.checks import check_int
+from paddlefcn.config import import_plugins
 from paddlefcn.data import build_transforms
 from paddlefcn.data.transforms import resize_label
 from paddlefcn.deploy.engines import RuntimeOptions, Shape, create_engine
@@ -59,6 +60,7 @@ class Predictor:
         check_int(batch_size, "batch size", error=PaddleFCNError)
         fixed_batch = self.deploy.input_shape[0]
         self.batch_size = fixed_batch if fixed_batch > 0 else batch_size
+        import_plugins(self.deploy.imports, str(self.model_dir / DEPLOY_FILE))  # the user's own transforms
         try:
             self.transforms = build_transforms(self.deploy.transforms)
         except PaddleFCNError as err:
