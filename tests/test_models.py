@@ -5,12 +5,12 @@ import numpy as np
 import paddle
 import pytest
 import yaml
-from paddle.vision.models import resnet34, vgg16
+from paddle.vision.models import resnet34
 
 from paddlefcn import BACKBONES, FCN, HEADS, PaddleFCNError, build_model, load_config
 from paddlefcn.models.upsample import INITS, SCHEMES, Interpolate, TransposedConv
 
-# Small settings that keep every registered backbone fast on a CPU; a new backbone gets {} by default.
+# Small settings that keep the backbones fast on a CPU.
 SMALL_BACKBONE_ARGS = {"VGG16": {"fc_channels": 16}}
 PAPER_HEADS = ["FCN32s", "FCN16s", "FCN8s"]
 UPSAMPLER_CFGS = [{"scheme": s, "init": i} for s, i in itertools.product(SCHEMES, INITS)] + [{"type": "Interpolate"}]
@@ -20,21 +20,10 @@ def backbone_cfg(name):
     return {"type": name, **SMALL_BACKBONE_ARGS.get(name, {})}
 
 
-@pytest.mark.parametrize("name", BACKBONES.names())
-def test_backbone_outputs_match_feature_specs(name):
-    backbone = BACKBONES.build(backbone_cfg(name))
-    specs = backbone.feature_specs
-    assert [s.stride for s in specs] == sorted(s.stride for s in specs)
-    assert {8, 16, 32} <= {s.stride for s in specs}
-    features = backbone(paddle.randn([2, 3, 64, 96]))
-    assert len(features) == len(specs)
-    for feature, spec in zip(features, specs):
-        assert feature.shape == [2, spec.channels, 64 // spec.stride, 96 // spec.stride], spec
-
-
-@pytest.mark.parametrize("backbone", BACKBONES.names())
+# Every backbone meets every head in test_heads.py; here the upsampler configs, on one backbone of each kind of stem.
+@pytest.mark.parametrize("backbone", ["ResNet34", "VGG16"])
 @pytest.mark.parametrize("head", PAPER_HEADS)
-def test_every_model_builds_from_yaml_and_keeps_the_input_size(tmp_path, backbone, head):
+def test_every_paper_head_and_upsampler_builds_from_yaml_and_keeps_the_input_size(tmp_path, backbone, head):
     for i, upsampler in enumerate(UPSAMPLER_CFGS):
         cfg_file = tmp_path / f"model{i}.yml"
         model_cfg = {
@@ -139,32 +128,6 @@ def test_shipped_configs_build(tmp_path):
         if cfg["model"]["backbone"]["type"] == "VGG16":
             cfg["model"]["backbone"]["fc_channels"] = 16
         assert isinstance(build_model(cfg["model"]), FCN), path
-
-
-@pytest.fixture(scope="module")
-def vgg_weights(tmp_path_factory):
-    paddle.seed(3)
-    classifier = vgg16()
-    classifier.eval()
-    path = tmp_path_factory.mktemp("weights") / "vgg16.pdparams"
-    paddle.save(classifier.state_dict(), str(path))
-    return classifier, path
-
-
-def test_convolutionalized_vgg16_reproduces_the_classifier_fc7(vgg_weights):
-    classifier, path = vgg_weights
-    backbone = BACKBONES.build({"type": "VGG16", "pretrained": str(path)})
-    backbone.eval()
-    x = paddle.randn([1, 3, 224, 224])
-    with paddle.no_grad():
-        fc7_map = backbone(x)[-1]
-        flat = paddle.flatten(classifier.avgpool(classifier.features(x)), 1)
-        fc7_classifier = classifier.classifier[:5](flat)  # Linear, ReLU, Dropout, Linear, ReLU
-    assert fc7_map.shape == [1, 4096, 7, 7]
-    centre = fc7_map[0, :, 3, 3].numpy()
-    expected = fc7_classifier[0].numpy()
-    assert np.abs(expected).max() > 0
-    np.testing.assert_allclose(centre, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
 def test_pretrained_path_loads_resnet_weights(tmp_path):

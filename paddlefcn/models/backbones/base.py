@@ -31,18 +31,11 @@ class FeatureSpec:
 class Backbone(nn.Layer):
     """Base of all backbones: ``forward(x)`` returns one tensor per entry of ``feature_specs``.
 
-    Subclasses set ``self.feature_specs`` sorted by stride.
+    Subclasses set ``self.feature_specs`` sorted by stride; heads select features by name or stride
+    (``paddlefcn.models.heads.select_feature``).
     """
 
     feature_specs: list[FeatureSpec]
-
-    def spec_at(self, stride: int) -> FeatureSpec:
-        """The feature published at ``stride``."""
-        for spec in self.feature_specs:
-            if spec.stride == stride:
-                return spec
-        have = [s.stride for s in self.feature_specs]
-        raise PaddleFCNError(f"{type(self).__name__} has no feature at stride {stride} (has {have})")
 
 
 def load_vision_weights(
