@@ -256,6 +256,16 @@ def test_bad_arguments_fail_before_writing(trained, tmp_path, kwargs, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_model_that_cannot_be_traced_is_one_line(trained, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("\n\nIn transformed code:\n  reshape with a Python int")
+
+    monkeypatch.setattr(paddle.jit, "save", fail)
+    with pytest.raises(PaddleFCNError, match=r"cannot trace the model .*\(AssertionError: In transformed code:\)"):
+        export_model(CFG, trained[1], tmp_path)
+    assert not (tmp_path / "deploy.yaml").exists()
+
+
 def test_num_classes_must_agree_with_the_dataset(trained, tmp_path):
     cfg = {"model": TINY_MODEL, "data": {"val": dict(CFG["data"]["val"], num_classes=4, class_names=None)}}
     cfg["data"]["val"].pop("palette")

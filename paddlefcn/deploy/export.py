@@ -171,7 +171,14 @@ def save_paddle_model(model: nn.Layer, output_op: str, shape: Sequence[int], dir
     graph.eval()
     spec = InputSpec([None if d == -1 else d for d in shape], "float32", INPUT_NAME)
     static = paddle.jit.to_static(graph, input_spec=[spec], full_graph=True)
-    paddle.jit.save(static, str(directory / PREFIX))
+    try:
+        paddle.jit.save(static, str(directory / PREFIX))
+    except Exception as err:  # tracing raises whatever the model's code raises under to_static
+        reason = next((line.strip() for line in str(err).splitlines() if line.strip()), "")
+        raise PaddleFCNError(
+            f"paddle.jit.save cannot trace the model into a static graph ({type(err).__name__}: {reason}); "
+            "a layer that computes shapes with Python ints may need a fixed --input-shape N C H W"
+        ) from err
     written = [directory / f"{PREFIX}{suffix}" for suffix in PADDLE_MODEL_SUFFIXES]
     model_file = next((path for path in written if path.is_file()), None)
     params_file = directory / f"{PREFIX}.pdiparams"
