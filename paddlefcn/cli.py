@@ -44,6 +44,32 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of tools that run an exported model: ``--device``, ``--backend``, threads, oneDNN, TensorRT."""
+    from paddlefcn.deploy.manifest import FORMATS
+
+    parser.add_argument("--device", default="cpu", help="cpu | gpu (default cpu)")
+    parser.add_argument("--gpu-id", type=int, default=0, help="GPU index (default 0)")
+    parser.add_argument("--backend", default=None, help=f"{' | '.join(FORMATS)} (default: the exported format)")
+    parser.add_argument("--cpu-threads", type=int, default=None, help="CPU threads (default: OMP_NUM_THREADS or all)")
+    parser.add_argument("--no-onednn", action="store_true", help="CPU: Paddle's own kernels instead of oneDNN")
+    parser.add_argument("--use-trt", action="store_true", help="use TensorRT (GPU)")
+    parser.add_argument("--precision", default="fp32", help="fp32 | fp16 (fp16 needs a GPU)")
+
+
+def predictor_options(args: argparse.Namespace) -> dict:
+    """``Predictor`` keyword arguments from the options of ``add_predictor_arguments``."""
+    return {
+        "device": args.device,
+        "backend": args.backend,
+        "cpu_threads": args.cpu_threads,
+        "onednn": not args.no_onednn,
+        "gpu_id": args.gpu_id,
+        "use_trt": args.use_trt,
+        "precision": args.precision,
+    }
+
+
 def _as_argument_type(check: Callable[[str], object], value: str) -> str:
     try:
         check(value)

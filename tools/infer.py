@@ -11,23 +11,13 @@ import sys
 
 import numpy as np
 
-from paddlefcn.cli import base_parser, int_at_least, output_dir, run_tool
+from paddlefcn.cli import add_predictor_arguments, base_parser, int_at_least, output_dir, predictor_options, run_tool
 from paddlefcn.data import read_image
-from paddlefcn.deploy import FORMATS, Predictor, list_images, measure_latency, predict_files
+from paddlefcn.deploy import Predictor, list_images, measure_latency, predict_files
 
 
 def main(args: argparse.Namespace) -> int:
-    predictor = Predictor(
-        args.model_dir,
-        device=args.device,
-        backend=args.backend,
-        cpu_threads=args.cpu_threads,
-        onednn=not args.no_onednn,
-        gpu_id=args.gpu_id,
-        use_trt=args.use_trt,
-        precision=args.precision,
-        batch_size=args.batch_size,
-    )
+    predictor = Predictor(args.model_dir, batch_size=args.batch_size, **predictor_options(args))
     images = list_images(args.input)
     written = predict_files(predictor, images, args.save_dir)
     print(f"wrote {len(written)} masks and overlays to {args.save_dir} ({predictor.describe()})")
@@ -45,14 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-dir", required=True, help="the export directory (holding deploy.yaml)")
     parser.add_argument("--input", required=True, help="an image or a directory of images")
     parser.add_argument("--save-dir", type=output_dir, required=True, help="output directory")
-    parser.add_argument("--device", default="cpu", help="cpu | gpu (default cpu)")
-    parser.add_argument("--gpu-id", type=int, default=0, help="GPU index (default 0)")
-    parser.add_argument("--backend", default=None, help=f"{' | '.join(FORMATS)} (default: the exported format)")
     parser.add_argument("--batch-size", type=int, default=1, help="images run at once (default 1)")
-    parser.add_argument("--cpu-threads", type=int, default=None, help="CPU threads (default: OMP_NUM_THREADS or all)")
-    parser.add_argument("--no-onednn", action="store_true", help="CPU: Paddle's own kernels instead of oneDNN")
-    parser.add_argument("--use-trt", action="store_true", help="use TensorRT (GPU)")
-    parser.add_argument("--precision", default="fp32", help="fp32 | fp16 (fp16 needs a GPU)")
+    add_predictor_arguments(parser)
     parser.add_argument("--benchmark", action="store_true", help="also time the model on the first image")
     parser.add_argument(
         "--warmup", type=int_at_least(0), default=3, help="untimed runs before --benchmark timing (default 3)"

@@ -1,0 +1,58 @@
+"""The answers to ``POST /predict``: a palette PNG mask, a JPEG overlay or per-class pixel counts."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from paddlefcn.utils.visualize import overlay
+
+# ``?format=`` values and the media type of each answer.
+MEDIA_TYPES = {"png": "image/png", "overlay": "image/jpeg", "json": "application/json"}
+JPEG_QUALITY = 90
+
+
+def mask_png(labels: np.ndarray, table: np.ndarray) -> bytes:
+    """A palette ("P") PNG whose pixel values are the classes, like the masks ``tools/infer.py`` writes.
+
+    Args:
+        labels: ``[H, W]`` classes in 0..255.
+        table: The ``[256, 3]`` colours (``paddlefcn.utils.visualize.color_table`` of the palette).
+    """
+    image = Image.fromarray(labels.astype(np.uint8))
+    image.putpalette(table.ravel().tolist())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def overlay_jpeg(image_rgb: np.ndarray, labels: np.ndarray, palette: list[list[int]]) -> bytes:
+    """The class colours blended over the image (``paddlefcn.utils.visualize.overlay``), as a JPEG."""
+    blend = overlay(image_rgb, labels, palette)
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(blend, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise RuntimeError("OpenCV could not encode the overlay as JPEG")
+    return encoded.tobytes()
+
+
+def class_counts(labels: np.ndarray, class_names: list[str], palette: list[list[int]]) -> dict:
+    """The image size and, for every class, its name, colour, pixel count and share of the image."""
+    counts = np.bincount(labels.ravel(), minlength=len(class_names))
+    total = int(labels.size)
+    return {
+        "width": int(labels.shape[1]),
+        "height": int(labels.shape[0]),
+        "classes": [
+            {
+                "id": index,
+                "name": name,
+                "color": list(palette[index]),
+                "pixels": int(counts[index]),
+                "share": float(counts[index]) / total if total else 0.0,
+            }
+            for index, name in enumerate(class_names)
+        ],
+    }
