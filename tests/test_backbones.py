@@ -148,3 +148,19 @@ def test_docs_list_every_backbone():
     text = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
     listed = set(re.findall(r"^\| `(\w+)` \|", text.split("## Backbones", 1)[1], flags=re.M))
     assert set(PACKAGE_BACKBONES) <= listed
+
+
+def test_bn_momentum_sets_how_fast_running_statistics_follow():
+    paddle.seed(0)
+    x = paddle.randn([2, 3, 64, 64]) * 3 + 5
+    stats = {}
+    for momentum in (None, 0.0):
+        net = BACKBONES.build({"type": "MobileNetV3Small", "bn_momentum": momentum})
+        net.train()
+        net(x)
+        first_norm = next(layer for layer in net.sublayers() if isinstance(layer, paddle.nn.BatchNorm2D))
+        stats[momentum] = (first_norm._momentum, float(first_norm._mean.abs().mean()))
+    assert stats[None][0] == 0.99 and stats[0.0][0] == 0.0
+    assert stats[0.0][1] > 10 * stats[None][1]  # momentum 0: the running mean is the batch mean
+    with pytest.raises(PaddleFCNError, match=r"MobileNetV2: bn_momentum must be in \[0, 1\), got 1.5"):
+        BACKBONES.build({"type": "MobileNetV2", "bn_momentum": 1.5})

@@ -27,12 +27,17 @@ class _MobileNet(Backbone):
         pretrained: ``None``, ``"imagenet"`` or a path to the ``.pdparams`` of the same ``paddle.vision``
             classifier (e.g. ``mobilenet_v2(scale=...)``).
         scale: Width multiplier of every layer; ImageNet weights exist for 1.0 only.
+        bn_momentum: Momentum of every batch norm's running statistics; default ``paddle.vision``'s (0.9 for V2,
+            0.99 for V3). 0.99 makes the statistics lag the weights by about 100 iterations, which a short run
+            from scratch cannot afford (docs/camvid.md).
     """
 
     factory: Callable[..., nn.Layer]
     named_layers: Callable[[nn.Layer], Layers]
 
-    def __init__(self, pretrained: Optional[str] = None, scale: float = 1.0) -> None:
+    def __init__(
+        self, pretrained: Optional[str] = None, scale: float = 1.0, bn_momentum: Optional[float] = None
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         check_number(scale, f"{name}: scale", positive=True, error=PaddleFCNError)
@@ -40,6 +45,13 @@ class _MobileNet(Backbone):
             raise PaddleFCNError(f"{name}: ImageNet weights exist for scale 1.0 only, got scale {scale}")
         net = self.factory(scale=scale)
         load_vision_weights(net, pretrained, lambda: self.factory(pretrained=True))
+        if bn_momentum is not None:
+            momentum = check_number(bn_momentum, f"{name}: bn_momentum", error=PaddleFCNError)
+            if not 0 <= momentum < 1:
+                raise PaddleFCNError(f"{name}: bn_momentum must be in [0, 1), got {bn_momentum}")
+            for norm in net.sublayers():
+                if isinstance(norm, nn.BatchNorm2D):
+                    norm._momentum = momentum  # read by every forward; paddle.vision has no argument for it
         self.stages = nn.LayerList()
         self.feature_specs = []
         named = self.named_layers(net)
