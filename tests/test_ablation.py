@@ -139,14 +139,28 @@ def test_the_default_suites_file_is_found_from_any_directory(tmp_path, monkeypat
     ]
 
 
-@pytest.mark.parametrize("suite", ["upsamplers", "skips", "voc_upsamplers", "voc_skips"])
+SUITE_SIZES = {
+    "upsamplers": 7,
+    "skips": 3,
+    "voc_upsamplers": 7,
+    "voc_skips": 3,
+    "camvid_upsamplers": 7,
+    "camvid_skips": 3,
+    "camvid_backbones": 5,
+    "camvid_losses": 3,
+}
+
+
+@pytest.mark.parametrize("suite", SUITE_SIZES)
 def test_suites_load_and_build(suite):
     from paddlefcn.config import load_config
     from paddlefcn.models import build_model
+    from paddlefcn.models.losses import loss_config
 
     variants = resolve_variants(suite=suite, suites_file=SUITES)
-    assert len(variants) == (7 if "upsamplers" in suite else 3)
+    assert len(variants) == SUITE_SIZES[suite]
     for variant in variants:
         cfg = load_config(variant.config)
         cfg["model"]["backbone"]["pretrained"] = None
         build_model(cfg["model"])
+        loss_config(cfg.get("loss"), 255, cfg["model"]["num_classes"])
