@@ -18,7 +18,7 @@ from paddlefcn.engine.optim import fit_warmup
 from paddlefcn.engine.runner import train
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.models import build_model
-from paddlefcn.models.losses import build_loss, loss_config
+from paddlefcn.models.losses import build_loss, loss_config, loss_terms
 
 VOID = 11
 TRAIN = ["0001TP_006690", "0001TP_006720", "0006R0_f00930", "Seq05VD_f00000"]
@@ -283,7 +283,7 @@ CAMVID_CONFIGS = sorted((REPO / "configs" / "camvid").glob("*.yml")) + sorted(
 
 
 def test_there_are_camvid_configs():
-    assert len(CAMVID_CONFIGS) == 12
+    assert len(CAMVID_CONFIGS) == 18
 
 
 @pytest.mark.parametrize("path", CAMVID_CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -294,12 +294,15 @@ def test_camvid_configs_load_and_build(path):
         assert cfg["data"][split]["type"] == "CamVid"
     meta = dataset_meta(cfg["data"]["train"])
     assert meta.ignore_index == VOID
-    assert loss_config(cfg["loss"], meta.ignore_index, 11)["weight"] == "median_frequency"
+    first_loss = loss_terms(loss_config(cfg["loss"], meta.ignore_index, 11))[0]
+    assert first_loss["type"] == "CrossEntropyLoss" and first_loss["weight"] == "median_frequency"
     cfg["model"]["backbone"]["pretrained"] = None
     build_model(cfg["model"])
 
 
-@pytest.mark.parametrize(("suite", "count"), [("camvid_skips", 3), ("camvid_upsamplers", 7)])
+@pytest.mark.parametrize(
+    ("suite", "count"), [("camvid_skips", 3), ("camvid_upsamplers", 7), ("camvid_backbones", 5), ("camvid_losses", 3)]
+)
 def test_camvid_suites_resolve(suite, count):
     variants = resolve_variants(suite=suite)
     assert len(variants) == count
