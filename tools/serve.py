@@ -16,6 +16,12 @@ from paddlefcn.serve import ServeLimits
 
 DEFAULTS = ServeLimits()
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LIMIT_HELP = {  # ServeLimits field -> help of its flag
+    "max_batch": "most images per model run; 1 turns micro-batching off",
+    "max_queue": "most images waiting for the model; more get 503",
+    "max_pixels": "most pixels per image, read from its header; more get 413",
+    "max_upload_mb": "largest request body in MiB; more gets 413",
+}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -46,30 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-dir", required=True, help="the export directory (holding deploy.yaml)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int_at_least(0), default=8000, help="port (default 8000; 0: a free one)")
-    parser.add_argument(
-        "--max-batch",
-        type=int_at_least(1),
-        default=DEFAULTS.max_batch,
-        help=f"most images per model run; 1 turns micro-batching off (default {DEFAULTS.max_batch})",
-    )
-    parser.add_argument(
-        "--max-queue",
-        type=int_at_least(1),
-        default=DEFAULTS.max_queue,
-        help=f"most images waiting for the model; more get 503 (default {DEFAULTS.max_queue})",
-    )
-    parser.add_argument(
-        "--max-pixels",
-        type=int_at_least(1),
-        default=DEFAULTS.max_pixels,
-        help=f"most pixels per image, read from its header; more get 413 (default {DEFAULTS.max_pixels})",
-    )
-    parser.add_argument(
-        "--max-upload-mb",
-        type=int_at_least(1),
-        default=DEFAULTS.max_upload_mb,
-        help=f"largest request body in MiB; more gets 413 (default {DEFAULTS.max_upload_mb})",
-    )
+    for field, what in LIMIT_HELP.items():
+        default = getattr(DEFAULTS, field)
+        flag = "--" + field.replace("_", "-")
+        parser.add_argument(flag, type=int_at_least(1), default=default, help=f"{what} (default {default})")
     add_predictor_arguments(parser)
     parser.add_argument(
         "--log-level", default="info", choices=LOG_LEVELS, help="uvicorn's log level; info logs each request"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from paddlefcn.checks import check_int
 from paddlefcn.errors import PaddleFCNError
 
 MIB = 1 << 20
@@ -27,8 +28,7 @@ class ServeLimits:
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise PaddleFCNError(f"{name} must be a positive integer, got {value!r}")
+            check_int(value, name, error=PaddleFCNError)
 
     @property
     def max_upload_bytes(self) -> int:
