@@ -173,22 +173,22 @@ def load_checkpoint(
     return state, trainer_state
 
 
-def resolve_resume(save_dir: str | os.PathLike, resume: Optional[str]) -> Optional[Path]:
-    """The checkpoint to resume from: ``None``, ``"auto"`` (latest in ``save_dir``, if any) or a path.
+def resolve_resume(manager: CheckpointManager, resume: Optional[str]) -> Optional[Path]:
+    """The checkpoint to resume from: ``None``, ``"auto"`` (latest of the run, if any) or a path.
 
-    Without ``resume``, ``save_dir`` must hold no checkpoints: a new run there would prune the old run's
+    Without ``resume``, the run directory must hold no checkpoints: a new run there would prune the old run's
     newer checkpoints in favour of its own, and ``--resume auto`` would later pick up the old run.
     """
     if resume is None:
-        earlier = CheckpointManager(save_dir).iteration_dirs()
+        earlier = manager.iteration_dirs()
         if earlier:
             raise PaddleFCNError(
-                f"{Path(save_dir) / CHECKPOINT_DIR} holds checkpoints of an earlier run (up to {earlier[-1].name}): "
+                f"{manager.root} holds checkpoints of an earlier run (up to {earlier[-1].name}): "
                 "continue it with --resume auto, or train into another --save-dir"
             )
         return None
     if resume == "auto":
-        return CheckpointManager(save_dir).latest()
+        return manager.latest()
     path = Path(resume)
     if not path.is_dir():
         raise PaddleFCNError(f"--resume: checkpoint directory not found: {path}")

@@ -108,7 +108,7 @@ def train(
     settings = train_settings(cfg)
     manager = CheckpointManager(save_dir, settings["keep_checkpoints"])
     manager.repair()  # what a crashed earlier run left half-written
-    checkpoint = resolve_resume(save_dir, resume)  # before anything is built or written: a refused run costs nothing
+    checkpoint = resolve_resume(manager, resume)  # before anything is built or written: a refused run costs nothing
     logger = logger or setup_logger(str(save_dir))
     if isinstance(cfg.get("lr"), dict):
         cfg["lr"] = dict(cfg["lr"])  # the caller's stays as it was
