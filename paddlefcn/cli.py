@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, NoReturn, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, NoReturn, Optional, Sequence
 
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.utils.io import check_output_dir, check_output_file
+
+if TYPE_CHECKING:
+    from paddlefcn.experiment import Experiment
 
 EXIT_USER_ERROR = 2
 
@@ -42,6 +45,23 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
         return number
 
     return parse
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--mode --crop-size --stride --flip/--no-flip --scales``; unset flags keep the config's ``eval`` values."""
+    from paddlefcn.settings import INFERENCE_MODES
+
+    group = parser.add_argument_group("inference (default: the config's eval section)")
+    group.add_argument("--mode", choices=INFERENCE_MODES, help="whole image or sliding window")
+    group.add_argument("--crop-size", nargs=2, type=int, metavar=("H", "W"), help="sliding-window size")
+    group.add_argument("--stride", nargs=2, type=int, metavar=("H", "W"), help="sliding-window step")
+    group.add_argument("--flip", action=argparse.BooleanOptionalAction, help="average with the mirrored image")
+    group.add_argument("--scales", nargs="+", type=float, metavar="S", help="average over these resize factors")
+
+
+def inference_flags(args: argparse.Namespace) -> dict:
+    """The ``eval`` values set by the flags of ``add_inference_arguments`` (``None`` for those not given)."""
+    return {key: getattr(args, key) for key in ("mode", "crop_size", "stride", "flip", "scales")}
 
 
 def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,8 +136,8 @@ def error_line(err: Exception, config: Optional[str] = None) -> str:
     return " ".join(str(err).split())
 
 
-def load_tool_config(args: argparse.Namespace) -> dict:
-    """Loads ``args.config`` with ``args.opts`` applied."""
-    from paddlefcn.config import load_config
+def load_experiment(args: argparse.Namespace) -> Experiment:
+    """The ``Experiment`` of ``args.config`` with ``args.opts`` applied."""
+    from paddlefcn.experiment import Experiment
 
-    return load_config(args.config, args.opts)
+    return Experiment.from_file(args.config, args.opts)

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Optional
 import yaml
 
 from paddlefcn.errors import ConfigError, PaddleFCNError
+from paddlefcn.settings import FREE_SECTIONS, SECTIONS
 from paddlefcn.utils.io import atomic_write_text
 
 BASE_KEY = "_base_"
@@ -20,45 +21,12 @@ IMPORTS_KEY = "imports"
 INHERIT_KEY = "_inherited_"
 ANY = None  # a schema leaf: any value (or a free-form mapping checked by the registry that builds it)
 
-# Known keys of each section. A nested dict is checked key by key; ANY is left to whatever consumes it.
-SCHEMA: dict[str, Any] = {
-    "imports": ANY,
-    "model": {"num_classes": ANY, "backbone": ANY, "head": ANY, "aux_heads": ANY},
-    "loss": ANY,  # one loss config or a list; each is checked by the loss it builds
-    "optimizer": {
-        "type": ANY,
-        "momentum": ANY,
-        "weight_decay": ANY,
-        "no_decay": ANY,
-        "nesterov": ANY,
-        "grad_clip": ANY,
-    },
-    "lr": {
-        "type": ANY,
-        "base": ANY,
-        "power": ANY,
-        "end": ANY,
-        "warmup_iters": ANY,
-        "warmup_start": ANY,
-    },
-    "train": {
-        "iters": ANY,
-        "batch_size": ANY,
-        "eval_interval": ANY,
-        "save_interval": ANY,
-        "keep_checkpoints": ANY,
-        "log_interval": ANY,
-        "amp": ANY,
-        "seed": ANY,
-        "max_bad_steps": ANY,
-        "vis_images": ANY,
-        "sync_bn": ANY,
-    },
-    "data": {"train": ANY, "val": ANY, "test": ANY, "num_workers": ANY},
-    "eval": {"mode": ANY, "crop_size": ANY, "stride": ANY, "flip": ANY, "scales": ANY, "batch_size": ANY},
-    "export": {"output_op": ANY, "input_shape": ANY, "resize": ANY},
-    "runtime": {"cpu_threads": ANY, "onednn": ANY},
-}
+
+def schema() -> dict[str, Any]:
+    """The known keys: each section of ``settings.SECTIONS`` with its keys, and the sections their builders check."""
+    known: dict[str, Any] = {name: ANY for name in FREE_SECTIONS}
+    known.update({name: dict.fromkeys(section.keys(), ANY) for name, section in SECTIONS.items()})
+    return known
 
 
 class _Loader(yaml.SafeLoader):
@@ -187,7 +155,7 @@ def merge(base: dict, child: dict) -> dict:
 
 def validate(cfg: dict, source: str) -> None:
     """Raises on a key that no part of paddlefcn reads, naming the key and ``source``."""
-    _check_keys(cfg, SCHEMA, (), source)
+    _check_keys(cfg, schema(), (), source)
 
 
 def _check_keys(node: dict, schema: dict, prefix: tuple[str, ...], source: str) -> None:

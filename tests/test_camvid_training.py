@@ -15,7 +15,8 @@ from paddlefcn import load_config
 from paddlefcn.ablation.suite import resolve_variants
 from paddlefcn.data import dataset_meta
 from paddlefcn.engine.optim import fit_warmup
-from paddlefcn.engine.runner import train
+from paddlefcn.engine.trainer import Hook
+from paddlefcn.engine.training import train
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.models import build_model
 from paddlefcn.models.losses import build_loss, loss_config, loss_terms
@@ -197,6 +198,59 @@ def test_median_frequency_weights_are_computed_recorded_and_kept_on_resume(tmp_p
     now = np.round(median_frequency_of([changed] + [written[name][1] for name in TRAIN[1:]]), 6)
     assert not np.allclose(now, expected, atol=1e-3)
     np.testing.assert_allclose(fresh.loss_fn.losses[0].weight.numpy(), now, rtol=1e-6)
+
+
+def inverse_log_of(labels):
+    """NumPy reference of ENet's weighting: 1 / ln(1.02 + share of the class among the scored pixels)."""
+    counts = np.array([sum(int((label == c).sum()) for label in labels) for c in range(11)], dtype=np.float64)
+    return 1.0 / np.log(1.02 + counts / counts.sum())
+
+
+class RecordLoss(Hook):
+    def __init__(self):
+        self.losses = []
+
+    def after_step(self, trainer):
+        self.losses.append(trainer.outputs.loss)
+
+
+class InterruptAt(Hook):
+    def __init__(self, iteration):
+        self.iteration = iteration
+
+    def after_step(self, trainer):
+        if trainer.iter == self.iteration:
+            raise KeyboardInterrupt
+
+
+def test_each_loss_term_keeps_its_own_class_weights_through_resume(tmp_path, camvid, caplog):
+    root, written = camvid
+    loss = [
+        {"type": "CrossEntropyLoss", "weight": "median_frequency"},
+        {"type": "DiceLoss", "weight": "inverse_log", "coef": 0.5},
+    ]
+    schedule = {"iters": 4, "batch_size": 2, "eval_interval": 4, "save_interval": 2, "log_interval": 1}
+    config = write_config(tmp_path, root, loss=loss, train={**schedule, "vis_images": 0})
+    labels = [written[name][1] for name in TRAIN]
+    expected = [np.round(median_frequency_of(labels), 6), np.round(inverse_log_of(labels), 6)]
+    assert not np.allclose(expected[0], expected[1], atol=1e-2)
+
+    straight, resumed = RecordLoss(), RecordLoss()
+    run(config, tmp_path / "straight", extra_hooks=[straight])
+    assert not run(config, tmp_path / "resumed", extra_hooks=[InterruptAt(2)]).completed
+    with caplog.at_level(logging.INFO):
+        trainer = run(config, tmp_path / "resumed", resume="auto", extra_hooks=[resumed])
+    messages = [record.getMessage() for record in caplog.records]
+    read_back = [m.split(")")[0] for m in messages if m.startswith("class weights (") and " from " in m]
+    assert read_back == ["class weights (median_frequency", "class weights (inverse_log"]
+
+    assert trainer.completed and trainer.iter == 4 and len(resumed.losses) == 2
+    saved = load_config(tmp_path / "resumed" / "config.yml")["loss"]
+    assert saved == load_config(tmp_path / "straight" / "config.yml")["loss"]
+    for term, built, vector in zip(saved, trainer.loss_fn.losses, expected):
+        np.testing.assert_allclose(term["weight"], vector, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(built.weight.numpy(), vector, rtol=1e-6)
+    assert resumed.losses[0] == pytest.approx(straight.losses[2], rel=1e-5)
 
 
 def test_a_class_missing_from_the_train_labels_is_named(tmp_path, camvid):

@@ -10,7 +10,7 @@ from paddlefcn import load_config
 from paddlefcn.data import build_transforms, dataset_meta, read_image
 from paddlefcn.deploy import Predictor, export_model
 from paddlefcn.engine.inference import predict_mask
-from paddlefcn.engine.runner import train
+from paddlefcn.engine.training import train
 from paddlefcn.engine.weights import load_trained_model
 
 SHORT_RUN = ["train.iters=2", "train.eval_interval=2", "train.save_interval=2"]

@@ -70,7 +70,7 @@ def test_configure_onednn_sets_paddles_flag(onednn_flags):
 
 
 def test_setup_runtime_applies_runtime_onednn_default_off(onednn_flags):
-    from paddlefcn.engine.runner import setup_runtime
+    from paddlefcn.runtime import setup_runtime
 
     setup_runtime({"runtime": {"onednn": True}})
     assert onednn_flags()["FLAGS_use_onednn"] is True

@@ -8,8 +8,10 @@ import pytest
 from paddle import nn
 
 import paddlefcn
-from paddlefcn.engine.inference import add_inference_arguments, inference_options, predict_logits, predict_mask
+from paddlefcn.cli import add_inference_arguments, inference_flags
+from paddlefcn.engine.inference import predict_logits, predict_mask
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.settings import EvalSettings
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +140,11 @@ def parse(*argv):
     return parser.parse_args(list(argv))
 
 
+def inference_options(eval_cfg, args=None):
+    """The options a tool runs with: the ``eval`` section's, then the flags that were given."""
+    return EvalSettings.of({"eval": eval_cfg}, **(inference_flags(args) if args else {})).inference_options()
+
+
 def test_inference_options_default_then_config_then_flags():
     assert inference_options(None) == {
         "mode": "whole",
@@ -148,12 +155,12 @@ def test_inference_options_default_then_config_then_flags():
     }
     eval_cfg = {"mode": "slide", "crop_size": [64, 64], "flip": True, "scales": [0.5, 1], "batch_size": 4}
     from_cfg = inference_options(eval_cfg, parse())
-    assert from_cfg == {"mode": "slide", "crop_size": [64, 64], "stride": None, "flip": True, "scales": (0.5, 1.0)}
+    assert from_cfg == {"mode": "slide", "crop_size": (64, 64), "stride": None, "flip": True, "scales": (0.5, 1.0)}
     flags = parse("--mode", "whole", "--crop-size", "32", "48", "--stride", "16", "16", "--no-flip", "--scales", "2")
     assert inference_options(eval_cfg, flags) == {
         "mode": "whole",
-        "crop_size": [32, 48],
-        "stride": [16, 16],
+        "crop_size": (32, 48),
+        "stride": (16, 16),
         "flip": False,
         "scales": (2.0,),
     }

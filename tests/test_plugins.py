@@ -24,6 +24,7 @@ PLUGIN = textwrap.dedent(
 
     from paddlefcn import BACKBONES, LOSSES, TRANSFORMS
     from paddlefcn.models.backbones import Backbone, FeatureSpec
+    from paddlefcn.models.losses import Loss
 
 
     @TRANSFORMS.register()
@@ -74,10 +75,10 @@ PLUGIN = textwrap.dedent(
 
 
     @LOSSES.register()
-    class ScaledCrossEntropy(nn.Layer):
+    class ScaledCrossEntropy(Loss):
         def __init__(self, ignore_index: int = 255, scale: float = 1.0):
-            super().__init__()
-            self.ignore_index, self.scale = ignore_index, scale
+            super().__init__(ignore_index)
+            self.scale = scale
 
         def forward(self, logits, labels):
             loss = F.cross_entropy(logits, labels.unsqueeze(1), ignore_index=self.ignore_index, axis=1)

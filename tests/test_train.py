@@ -17,9 +17,8 @@ from paddlefcn import PaddleFCNError, load_config
 from paddlefcn.data.resumable import build_train_loader
 from paddlefcn.engine.builder import Builder
 from paddlefcn.engine.checkpoint import CheckpointManager
-from paddlefcn.engine.hooks import Hook
-from paddlefcn.engine.runner import train
-from paddlefcn.engine.trainer import Trainer
+from paddlefcn.engine.trainer import Hook, Trainer
+from paddlefcn.engine.training import train
 from paddlefcn.utils import io
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from paddlefcn.cli import base_parser, load_tool_config, output_dir, output_file, run_tool
+from paddlefcn.cli import base_parser, load_experiment, output_dir, output_file, run_tool
 
 
 def main(args: argparse.Namespace) -> int:
-    from paddlefcn.benchmark import BenchmarkOptions, format_table, run_benchmark, write_json
+    from paddlefcn.benchmark import BenchmarkOptions, format_table, write_json
 
     options = BenchmarkOptions(
         batch_size=args.batch_size,
@@ -24,7 +24,7 @@ def main(args: argparse.Namespace) -> int:
         val_batches=args.val_batches,
         latency_runs=args.latency_runs,
     )
-    result = run_benchmark(load_tool_config(args), options, args.work_dir)
+    result = load_experiment(args).benchmark(options, args.work_dir)
     print(format_table(result))
     if args.json:
         write_json(result, args.json)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from paddlefcn.cli import EXIT_USER_ERROR, base_parser, int_at_least, load_tool_config, run_tool
+from paddlefcn.cli import EXIT_USER_ERROR, base_parser, int_at_least, load_experiment, run_tool
 from paddlefcn.data.check import check_config, format_report
 
 
 def main(args: argparse.Namespace) -> int:
-    reports = check_config(load_tool_config(args), tuple(args.splits), workers=args.workers)
+    reports = check_config(load_experiment(args).cfg, tuple(args.splits), workers=args.workers)
     for report in reports:
         print(format_report(report, examples=args.examples))
     if all(r.clean for r in reports):

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from paddlefcn.cli import base_parser, load_tool_config, output_dir, run_tool
-from paddlefcn.deploy import FORMATS, OUTPUT_OPS, export_model
+from paddlefcn.cli import base_parser, load_experiment, output_dir, run_tool
+from paddlefcn.deploy import FORMATS, OUTPUT_OPS
 
 
 def main(args: argparse.Namespace) -> int:
-    cfg = load_tool_config(args)
-    deploy = export_model(cfg, args.weights, args.save_dir, args.output_op, args.input_shape, args.format)
+    experiment = load_experiment(args)
+    deploy = experiment.export(args.weights, args.save_dir, args.output_op, args.input_shape, args.format)
     files = ", ".join(name for entry in deploy.files.values() for name in entry.values())
     print(f"exported {files} and deploy.yaml to {args.save_dir} (output {deploy.output_op}, checked against dygraph)")
     return 0

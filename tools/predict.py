@@ -8,35 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from paddlefcn.checks import require
-from paddlefcn.cli import base_parser, load_tool_config, output_dir, run_tool
-from paddlefcn.data import build_transforms, list_images, read_image
-from paddlefcn.engine.builder import Builder
-from paddlefcn.engine.inference import add_inference_arguments, inference_options, predict_mask
-from paddlefcn.engine.runner import setup_runtime
-from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.visualize import save_prediction
+from paddlefcn.cli import add_inference_arguments, base_parser, inference_flags, load_experiment, output_dir, run_tool
 
 
 def main(args: argparse.Namespace) -> int:
-    if not 0.0 <= args.alpha <= 1.0:
-        raise PaddleFCNError(f"--alpha must be in [0, 1], got {args.alpha}")
-    cfg = load_tool_config(args)
-    setup_runtime(cfg)
-    options = inference_options(cfg.get("eval", {}), args)
-    build = Builder(cfg)
-    meta = build.meta("val")
-    transforms = build_transforms(require(cfg, "data.val").get("transforms"))
-    images = list_images(args.input)
-    model = build.model(args.weights)
-    save_dir = Path(args.save_dir)
-    for path in images:
-        image = read_image(path)
-        mask = predict_mask(model, image, transforms, **options)
-        save_prediction(save_dir, path.stem, image, mask, meta.palette, args.alpha, meta.ignore_index)
-    print(f"wrote {len(images)} masks and overlays to {save_dir}")
+    experiment = load_experiment(args)
+    written = experiment.predict(args.weights, args.input, args.save_dir, args.alpha, **inference_flags(args))
+    print(f"wrote {len(written)} masks and overlays to {args.save_dir}")
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from paddlefcn.cli import base_parser, load_tool_config, output_dir, run_tool
+from paddlefcn.cli import base_parser, load_experiment, output_dir, run_tool
 
 EXIT_INTERRUPTED = 130
 
@@ -14,22 +14,18 @@ EXIT_INTERRUPTED = 130
 def main(args: argparse.Namespace) -> int:
     import paddle
 
-    from paddlefcn.engine.runner import train
+    from paddlefcn.engine.metrics import format_table
 
-    cfg = load_tool_config(args)
-    if args.iters is not None:
-        cfg.setdefault("train", {})["iters"] = args.iters
-    save_dir = args.save_dir or str(Path("output") / Path(args.config).stem)
-    trainer = train(cfg, save_dir, resume=args.resume, amp=args.amp, seed=args.seed)
+    experiment = load_experiment(args)
+    save_dir = Path(args.save_dir) if args.save_dir else experiment.default_save_dir()
+    trainer = experiment.train(save_dir, resume=args.resume, iters=args.iters, amp=args.amp, seed=args.seed)
     if not trainer.completed:
         return EXIT_INTERRUPTED
     if paddle.distributed.get_rank() != 0:
         return 0
     if trainer.last_eval is not None:
-        from paddlefcn.engine.metrics import format_table
-
         print(format_table(trainer.last_eval.metrics, trainer.evaluation.meta.class_names))
-    print(f"run saved to {save_dir} (visualdl --logdir {Path(save_dir) / 'vdl'})")
+    print(f"run saved to {save_dir} (visualdl --logdir {save_dir / 'vdl'})")
     return 0
 
 

@@ -7,25 +7,15 @@ import sys
 
 import paddle.distributed as dist
 
-from paddlefcn.cli import base_parser, load_tool_config, output_file, run_tool
-from paddlefcn.engine.builder import Builder
-from paddlefcn.engine.evaluator import evaluate
-from paddlefcn.engine.inference import add_inference_arguments, inference_options
+from paddlefcn.cli import add_inference_arguments, base_parser, inference_flags, load_experiment, output_file, run_tool
 from paddlefcn.engine.metrics import format_table, save_metrics
-from paddlefcn.engine.runner import setup_runtime
 
 
 def main(args: argparse.Namespace) -> int:
-    cfg = load_tool_config(args)
-    setup_runtime(cfg)
-    options = inference_options(cfg.get("eval"), args)
-    build = Builder(cfg)
-    meta = build.meta("val")
-    model = build.model(args.weights)
-    _, loader = build.val_data()
-    metrics = evaluate(model, loader, meta.num_classes, meta.ignore_index, **options)
+    experiment = load_experiment(args)
+    metrics = experiment.evaluate(args.weights, **inference_flags(args))
     if dist.get_rank() == 0:
-        print(format_table(metrics, meta.class_names))
+        print(format_table(metrics, experiment.meta.class_names))
         if args.out:
             save_metrics(args.out, metrics)
             print(f"metrics written to {args.out}")

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from paddlefcn.engine.checkpoint import unwrap
-from paddlefcn.engine.hooks import EVAL_TAGS, Hook
+from paddlefcn.engine.hooks import EVAL_TAGS
+from paddlefcn.engine.trainer import Hook
 
 if TYPE_CHECKING:
     from paddlefcn.engine.trainer import Trainer

@@ -19,7 +19,7 @@ from paddlefcn.ablation.suite import Variant
 from paddlefcn.checks import check_int
 from paddlefcn.config import dump_yaml, load_config
 from paddlefcn.engine.checkpoint import CheckpointManager
-from paddlefcn.engine.runner import train
+from paddlefcn.engine.training import train
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
 

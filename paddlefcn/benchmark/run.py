@@ -19,9 +19,10 @@ from paddlefcn.benchmark.latency import dygraph_latency, exported_latency
 from paddlefcn.benchmark.throughput import raw_train_ips, train_loop_ips, val_ips
 from paddlefcn.checks import check_int
 from paddlefcn.engine.builder import Builder
-from paddlefcn.engine.runner import setup_runtime, train_settings
 from paddlefcn.engine.trainer import seed_everything
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.runtime import setup_runtime
+from paddlefcn.settings import TrainSettings
 from paddlefcn.utils.env import on_gpu
 
 
@@ -110,7 +111,7 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
         "device": paddle.device.get_device(),
         "cpu_threads": threads,
         "paddle_version": paddle.__version__,
-        "batch_size": train_settings(cfg)["batch_size"],
+        "batch_size": TrainSettings.of(cfg).batch_size,
         "input_size": list(size),
         "latency_input_size": list(latency_size),
         "options": asdict(options),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import time
 from typing import Iterable, Iterator
@@ -12,11 +13,10 @@ import paddle
 
 from paddlefcn.engine.builder import Builder
 from paddlefcn.engine.evaluator import evaluate
-from paddlefcn.engine.hooks import Hook
-from paddlefcn.engine.inference import inference_options
-from paddlefcn.engine.runner import train, train_settings
-from paddlefcn.engine.trainer import seed_everything
+from paddlefcn.engine.trainer import Hook, Trainer, seed_everything
+from paddlefcn.engine.training import train
 from paddlefcn.models.losses import loss_terms
+from paddlefcn.settings import EvalSettings, TrainSettings
 from paddlefcn.utils.env import on_gpu
 
 
@@ -27,41 +27,37 @@ def synchronize() -> None:
 
 
 def raw_train_ips(cfg: dict, size: tuple[int, int], iters: int, warmup: int) -> tuple[float, float]:
-    """Forward, loss, backward and optimizer step on one fixed in-memory batch: the compute-bound ceiling.
+    """The trainer's own step (forward, loss, backward, update; AMP as ``train.amp`` says) on one fixed in-memory
+    batch: the compute-bound ceiling of the training loop.
 
     Returns:
         Images per second of wall time and of this process's CPU time (the latter is robust to load from other
         processes on a shared CPU).
     """
     seed_everything(0)
-    batch = train_settings(cfg)["batch_size"]
+    settings = TrainSettings.of(cfg)
     build = Builder(cfg)
     num_classes = build.num_classes
     model = build.model()
-    model.train()
     optimizer, lr = build.optimization(model, warmup + iters)
     loss_cfg = build.loss_config()
     for term in loss_terms(loss_cfg):
         if isinstance(term.get("weight"), str):  # computed from the labels in train(); speed does not depend on it
             term["weight"] = [1.0] * num_classes
-    loss_fn = build.loss(loss_cfg)
+    amp = ("float16" if on_gpu() else "bfloat16") if settings.amp else None
+    logger = logging.getLogger("paddlefcn.benchmark")
+    trainer = Trainer(model, None, build.loss(loss_cfg), optimizer, lr, warmup + iters, [], logger, amp=amp)
+    model.train()
     rng = np.random.default_rng(0)
+    batch = settings.batch_size
     images = paddle.to_tensor(rng.standard_normal((batch, 3, *size)).astype("float32"))
     labels = paddle.to_tensor(rng.integers(0, num_classes, (batch, *size)).astype("int64"))
-
-    def step() -> None:
-        loss = loss_fn(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        optimizer.clear_grad()
-        lr.step()
-
     for _ in range(warmup):
-        step()
+        trainer.step(images, labels)
     synchronize()
     start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(iters):
-        step()
+        trainer.step(images, labels)
     synchronize()
     return batch * iters / (time.perf_counter() - start), batch * iters / (time.process_time() - cpu_start)
 
@@ -91,7 +87,7 @@ def train_loop_ips(cfg: dict, save_dir: str | os.PathLike, iters: int, warmup: i
     clock = IterationClock()
     train(cfg, save_dir, seed=0, extra_hooks=[clock])
     # times[i] is the end of iteration i + 1; iteration ``total`` also evaluates and saves, so it is left out.
-    images = train_settings(cfg)["batch_size"] * iters
+    images = TrainSettings.of(cfg).batch_size * iters
     wall = clock.times[total - 2] - clock.times[warmup - 1]
     return images / wall, images / (clock.cpu_times[total - 2] - clock.cpu_times[warmup - 1])
 
@@ -101,7 +97,7 @@ def val_ips(cfg: dict, batches: int, warmup: int = 2) -> float:
     build = Builder(cfg)
     dataset, loader = build.val_data()
     model = build.model()
-    options = {**inference_options(cfg.get("eval")), "progress": False}
+    options = {**EvalSettings.of(cfg).inference_options(), "progress": False}
     evaluate(model, itertools.islice(loader, warmup), dataset.num_classes, dataset.ignore_index, **options)
     counted = _Counting(itertools.islice(loader, batches))
     synchronize()

@@ -15,6 +15,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from paddlefcn.errors import ConfigError
+from paddlefcn.settings import CLASS_WEIGHTINGS
 
 ENET_C = 1.02
 
@@ -97,10 +98,8 @@ def inverse_log(stats: LabelStats) -> np.ndarray:
     return np.where(stats.pixel_counts > 0, 1.0 / np.log(ENET_C + share), np.nan)
 
 
-WEIGHTINGS: dict[str, Callable[[LabelStats], np.ndarray]] = {
-    "median_frequency": median_frequency,
-    "inverse_log": inverse_log,
-}
+# By the names of settings.CLASS_WEIGHTINGS, in that order.
+WEIGHTINGS: dict[str, Callable[[LabelStats], np.ndarray]] = dict(zip(CLASS_WEIGHTINGS, (median_frequency, inverse_log)))
 
 
 def class_weights(method: str, stats: LabelStats, class_names: Sequence[str]) -> list[float]:

@@ -9,21 +9,22 @@ from typing import Optional, Sequence, Union
 import paddle
 from paddle.io import DataLoader, Dataset
 
-from paddlefcn.checks import check_int, require
+from paddlefcn.checks import require
 from paddlefcn.data import build_dataset, dataset_meta
 from paddlefcn.data.loader import build_val_loader
 from paddlefcn.data.meta import DatasetMeta, class_count_mismatch
 from paddlefcn.data.resumable import build_train_loader
 from paddlefcn.engine.checkpoint import CheckpointManager
 from paddlefcn.engine.evaluator import PeriodicEvaluation
-from paddlefcn.engine.hooks import CheckpointHook, Hook, LoggerHook, VisualDLHook
-from paddlefcn.engine.inference import inference_options
+from paddlefcn.engine.hooks import CheckpointHook, LoggerHook, VisualDLHook
 from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer
+from paddlefcn.engine.trainer import Hook
 from paddlefcn.engine.weights import load_trained_model
 from paddlefcn.errors import ConfigError
 from paddlefcn.models import FCN, build_model
 from paddlefcn.models.losses import SegmentationLoss, build_loss, loss_config
 from paddlefcn.models.segmentor import aux_loss_weights
+from paddlefcn.settings import DataSettings, EvalSettings, ModelSettings, TrainSettings
 
 
 class Builder:
@@ -42,7 +43,7 @@ class Builder:
     @property
     def num_classes(self) -> int:
         """``model.num_classes``, checked."""
-        return check_int(require(self.cfg, "model.num_classes"), "model.num_classes")
+        return ModelSettings.of(self.cfg).num_classes
 
     def meta(self, split: str = "val") -> DatasetMeta:
         """The classes, colours and ignore value of ``data.<split>``, read without touching a file."""
@@ -68,12 +69,13 @@ class Builder:
     @property
     def num_workers(self) -> int:
         """``data.num_workers``, checked."""
-        return check_int(require(self.cfg, "data").get("num_workers", 0), "data.num_workers", minimum=0)
+        require(self.cfg, "data")
+        return DataSettings.of(self.cfg).num_workers
 
     @property
-    def eval_batch_size(self) -> int:
-        """``eval.batch_size``, checked."""
-        return check_int((self.cfg.get("eval") or {}).get("batch_size", 1), "eval.batch_size")
+    def eval_settings(self) -> EvalSettings:
+        """The ``eval`` section, checked."""
+        return EvalSettings.of(self.cfg)
 
     def train_data(self, batch_size: int, seed: int) -> tuple[Dataset, DataLoader]:
         """The train set and its resumable, seeded loader (this rank's share)."""
@@ -83,7 +85,7 @@ class Builder:
     def val_data(self) -> tuple[Dataset, DataLoader]:
         """The val set and this rank's loader over its shard, labels at the size of their files."""
         dataset = build_dataset(require(self.cfg, "data.val"))
-        return dataset, build_val_loader(dataset, self.eval_batch_size, self.num_workers)
+        return dataset, build_val_loader(dataset, self.eval_settings.batch_size, self.num_workers)
 
     def loss_config(self) -> Union[dict, list]:
         """The ``loss`` section completed with the train set's ignore value and checked (``loss_config``)."""
@@ -102,16 +104,21 @@ class Builder:
 
     def evaluation(self, val_set: Dataset, val_loader: DataLoader, interval: int) -> PeriodicEvaluation:
         """Evaluation on the val loader every ``interval`` iterations, with the ``eval`` section's options."""
-        return PeriodicEvaluation(val_loader, val_set.meta, interval, inference_options(self.cfg.get("eval")))
+        return PeriodicEvaluation(val_loader, val_set.meta, interval, self.eval_settings.inference_options())
 
     def hooks(
-        self, settings: dict, save_dir: Path, manager: CheckpointManager, val_set: Dataset, logger: logging.Logger
+        self,
+        settings: TrainSettings,
+        save_dir: Path,
+        manager: CheckpointManager,
+        val_set: Dataset,
+        logger: logging.Logger,
     ) -> list[Hook]:
-        """Rank 0's hooks: logging, VisualDL and checkpoints (``settings`` is the checked ``train`` section)."""
-        shown = range(min(settings["vis_images"], len(val_set)))
+        """Rank 0's hooks: logging, VisualDL and checkpoints."""
+        shown = range(min(settings.vis_images, len(val_set)))
         vis_samples = [(*val_set.load(i), val_set[i][0]) for i in shown]
         return [
-            LoggerHook(logger, settings["log_interval"]),
-            VisualDLHook(str(save_dir / "vdl"), settings["log_interval"], vis_samples, val_set.meta),
-            CheckpointHook(manager, settings["save_interval"]),
+            LoggerHook(logger, settings.log_interval),
+            VisualDLHook(str(save_dir / "vdl"), settings.log_interval, vis_samples, val_set.meta),
+            CheckpointHook(manager, settings.save_interval),
         ]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import paddle
 import paddle.distributed as dist
@@ -13,6 +12,7 @@ from paddle import nn
 
 from paddlefcn.engine.inference import labels_at_size, predict_logits
 from paddlefcn.engine.metrics import ConfusionMatrix, compute_metrics
+from paddlefcn.utils.progress import ProgressBar
 
 if TYPE_CHECKING:
     from paddlefcn.data.meta import DatasetMeta
@@ -116,39 +116,3 @@ def _length(loader: Iterable) -> Optional[int]:
         return len(loader)  # type: ignore[arg-type]
     except TypeError:
         return None
-
-
-class ProgressBar:
-    """A one-line text progress bar redrawn in place with carriage returns.
-
-    Args:
-        total: Number of steps, or ``None`` when unknown (only the count is shown).
-        stream: Where to draw.
-        width: Characters of the bar itself.
-    """
-
-    def __init__(self, total: Optional[int], stream: TextIO, width: int = 30) -> None:
-        self.total = total
-        self.stream = stream
-        self.width = width
-        self.done = 0
-        self.start = time.monotonic()
-
-    def step(self) -> None:
-        """Advances by one and redraws."""
-        self.done += 1
-        elapsed = time.monotonic() - self.start
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        if self.total:
-            filled = min(self.width, self.width * self.done // self.total)
-            eta = (self.total - self.done) / rate if rate > 0 else 0.0
-            line = f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} eta {eta:.0f}s"
-        else:
-            line = f"{self.done} batches"
-        self.stream.write(f"\r{line} ({rate:.1f} it/s)")
-        self.stream.flush()
-
-    def close(self) -> None:
-        """Ends the line."""
-        self.stream.write("\n")
-        self.stream.flush()

@@ -1,8 +1,4 @@
-"""Training extras as hooks called by the trainer: logging, VisualDL, checkpoints.
-
-A hook overrides any of ``before_train``, ``after_step``, ``after_eval``, ``on_interrupt`` and
-``after_train``; a hook with state to resume implements ``state_dict`` / ``load_state_dict``.
-"""
+"""The built-in training hooks: logging, VisualDL and checkpoints (the ``Hook`` base is in ``trainer``)."""
 
 from __future__ import annotations
 
@@ -10,47 +6,22 @@ import logging
 import math
 import sys
 from collections import deque
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import cv2
 import numpy as np
 import paddle
 
 from paddlefcn.engine.checkpoint import CheckpointManager
+from paddlefcn.engine.trainer import Hook, Trainer
+from paddlefcn.utils.progress import ProgressBar
 
 if TYPE_CHECKING:
     from paddlefcn.data.meta import DatasetMeta
-    from paddlefcn.engine.trainer import Trainer
 
 
 # (display name, metrics key) of the summary metrics.
 EVAL_TAGS = (("mIoU", "miou"), ("PA", "pa"), ("MPA", "mpa"), ("FWIoU", "fwiou"))
-
-
-class Hook:
-    """Does nothing at every point of the loop; subclasses override what they need."""
-
-    def before_train(self, trainer: Trainer) -> None:
-        """Called once before the first iteration (also after a resume)."""
-
-    def after_step(self, trainer: Trainer) -> None:
-        """Called after every iteration; ``trainer.iter`` counts the finished ones."""
-
-    def after_eval(self, trainer: Trainer) -> None:
-        """Called after each periodic evaluation, before ``after_step``; the result is ``trainer.last_eval``."""
-
-    def on_interrupt(self, trainer: Trainer) -> None:
-        """Called when training stops early: Ctrl-C, or a ``PaddleFCNError`` such as a bad data file."""
-
-    def after_train(self, trainer: Trainer) -> None:
-        """Called once after the last iteration."""
-
-    def state_dict(self) -> dict:
-        """State to store in checkpoints."""
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restores ``state_dict()`` output."""
 
 
 def every(interval: int, trainer: Trainer) -> bool:
@@ -73,9 +44,11 @@ class LoggerHook(Hook):
         self.loss = deque(maxlen=window)
         self.step_time = deque(maxlen=window)
         self.data_time = deque(maxlen=window)
-        self.tty = sys.stdout.isatty()
+        self.bar: Optional[ProgressBar] = None
 
     def before_train(self, trainer: Trainer) -> None:
+        if sys.stdout.isatty():
+            self.bar = ProgressBar(trainer.total_iters, sys.stdout, done=trainer.iter)
         self.logger.info(
             "training iterations %d to %d on %d process(es), %d images per iteration",
             trainer.iter + 1,
@@ -90,11 +63,11 @@ class LoggerHook(Hook):
             self.loss.append(out.loss)
         self.step_time.append(out.step_time)
         self.data_time.append(out.data_time)
-        if self.tty:
-            self._draw_bar(trainer)
+        if self.bar is not None:
+            self.bar.update(trainer.iter)
         if every(self.interval, trainer):
-            if self.tty:
-                sys.stdout.write("\r\033[K")
+            if self.bar is not None:
+                self.bar.clear()
             self.logger.info(self.line(trainer))
 
     def line(self, trainer: Trainer) -> str:
@@ -107,12 +80,6 @@ class LoggerHook(Hook):
             f"ips {trainer.images_per_step / step:.2f} img/s  data {np.mean(self.data_time):.3f}s  "
             f"eta {_duration(eta)}" + (f"  skipped {trainer.skipped_steps}" if trainer.skipped_steps else "")
         )
-
-    def _draw_bar(self, trainer: Trainer) -> None:
-        width = 30
-        done = int(width * trainer.iter / trainer.total_iters)
-        sys.stdout.write(f"\r[{'#' * done}{'.' * (width - done)}] {trainer.iter}/{trainer.total_iters}")
-        sys.stdout.flush()
 
     def after_eval(self, trainer: Trainer) -> None:
         metrics = trainer.last_eval.metrics

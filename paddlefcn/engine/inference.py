@@ -7,7 +7,6 @@ the result is still logits: a single pass returns exactly what the model returns
 
 from __future__ import annotations
 
-import argparse
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -15,13 +14,10 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from paddlefcn.checks import check_bool, check_pair
-from paddlefcn.errors import PaddleFCNError
+from paddlefcn.settings import EvalSettings
 
-MODES = ("whole", "slide")
 Window = tuple[tuple[int, int], tuple[int, int]]  # (crop (h, w), stride (h, w))
 Transforms = Callable[[np.ndarray, None], tuple[np.ndarray, object]]
-DEFAULT_OPTIONS = {"mode": "whole", "crop_size": None, "stride": None, "flip": False, "scales": (1.0,)}
 
 
 def predict_logits(
@@ -47,7 +43,10 @@ def predict_logits(
         scales: Resize factors; the image is resized (bilinear) by each, predicted, and the logits
             are resized back and averaged.
     """
-    window, scales = _check(mode, crop_size, stride, scales)
+    checked = EvalSettings.from_values(
+        {"mode": mode, "crop_size": crop_size, "stride": stride, "flip": flip, "scales": scales}
+    )
+    window, scales = checked.window, checked.scales
     height, width = images.shape[2], images.shape[3]
     total = None
     for scale in scales:
@@ -81,67 +80,6 @@ def labels_at_size(logits: paddle.Tensor, size: Sequence[int]) -> paddle.Tensor:
     if list(logits.shape[2:]) != list(size):
         logits = _resize(logits, list(size))
     return logits.argmax(axis=1)
-
-
-def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
-    """Adds ``--mode --crop-size --stride --flip/--no-flip --scales``; unset flags keep the config's values."""
-    group = parser.add_argument_group("inference (default: the config's eval section)")
-    group.add_argument("--mode", choices=MODES, help="whole image or sliding window")
-    group.add_argument("--crop-size", nargs=2, type=int, metavar=("H", "W"), help="sliding-window size")
-    group.add_argument("--stride", nargs=2, type=int, metavar=("H", "W"), help="sliding-window step")
-    group.add_argument("--flip", action=argparse.BooleanOptionalAction, help="average with the mirrored image")
-    group.add_argument("--scales", nargs="+", type=float, metavar="S", help="average over these resize factors")
-
-
-def inference_options(eval_cfg: Optional[dict], args: Optional[argparse.Namespace] = None) -> dict:
-    """Checked ``predict_logits`` options: defaults, then the config's ``eval`` section, then set flags.
-
-    Args:
-        eval_cfg: The ``eval`` section (its ``batch_size`` is ignored here).
-        args: Parsed ``add_inference_arguments`` flags; ``None`` values are not set.
-    """
-    options = dict(DEFAULT_OPTIONS)
-    options.update({key: value for key, value in (eval_cfg or {}).items() if key in DEFAULT_OPTIONS})
-    for key in DEFAULT_OPTIONS:
-        value = getattr(args, key, None)
-        if value is not None:
-            options[key] = value
-    if isinstance(options["scales"], (int, float)):
-        options["scales"] = [options["scales"]]
-    check_bool(options["flip"], "eval.flip")
-    _, scales = _check(options["mode"], options["crop_size"], options["stride"], options["scales"])
-    options["scales"] = scales
-    return options
-
-
-def _check(
-    mode: str, crop_size: Optional[Sequence[int]], stride: Optional[Sequence[int]], scales: Sequence[float]
-) -> tuple[Optional[Window], tuple[float, ...]]:
-    """Validates the options; returns the sliding window (``None`` for whole) and the scales."""
-    if mode not in MODES:
-        raise PaddleFCNError(f"unknown inference mode {mode!r} (known: {', '.join(MODES)})")
-    if (
-        not isinstance(scales, (list, tuple))
-        or not scales
-        or not all(isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in scales)
-    ):
-        raise PaddleFCNError(f"inference scales must be positive numbers, got {scales!r}")
-    window = _window(crop_size, stride) if mode == "slide" else None
-    return window, tuple(float(s) for s in scales)
-
-
-def _window(crop_size: Optional[Sequence[int]], stride: Optional[Sequence[int]]) -> Window:
-    if crop_size is None:
-        raise PaddleFCNError("slide inference needs a crop size (--crop-size H W or eval.crop_size)")
-    crop = check_pair(crop_size, "crop size", PaddleFCNError)
-    step = (
-        check_pair(stride, "stride", PaddleFCNError)
-        if stride is not None
-        else (max(1, crop[0] // 2), max(1, crop[1] // 2))
-    )
-    if step[0] > crop[0] or step[1] > crop[1]:
-        raise PaddleFCNError(f"slide stride {list(step)} is larger than the crop size {list(crop)}")
-    return crop, step
 
 
 def _resize(x: paddle.Tensor, size: list[int]) -> paddle.Tensor:

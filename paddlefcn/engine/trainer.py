@@ -1,4 +1,8 @@
-"""The iteration-based training loop; everything else is a hook."""
+"""The iteration-based training loop; everything else is a hook.
+
+A hook overrides any of ``before_train``, ``after_step``, ``after_eval``, ``on_interrupt`` and ``after_train``; a
+hook with state to resume implements ``state_dict`` / ``load_state_dict``. The built-in hooks are in ``hooks``.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from paddle import nn
 
 from paddlefcn.data.resumable import start_at
 from paddlefcn.engine.evaluator import EvalResult, PeriodicEvaluation
-from paddlefcn.engine.hooks import Hook
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.interrupts import interrupts_deferred
 
@@ -28,6 +31,32 @@ def seed_everything(seed: int) -> None:
     paddle.seed(rank_seed)
     np.random.seed(rank_seed)
     random.seed(rank_seed)
+
+
+class Hook:
+    """Does nothing at every point of the loop; subclasses override what they need."""
+
+    def before_train(self, trainer: Trainer) -> None:
+        """Called once before the first iteration (also after a resume)."""
+
+    def after_step(self, trainer: Trainer) -> None:
+        """Called after every iteration; ``trainer.iter`` counts the finished ones."""
+
+    def after_eval(self, trainer: Trainer) -> None:
+        """Called after each periodic evaluation, before ``after_step``; the result is ``trainer.last_eval``."""
+
+    def on_interrupt(self, trainer: Trainer) -> None:
+        """Called when training stops early: Ctrl-C, or a ``PaddleFCNError`` such as a bad data file."""
+
+    def after_train(self, trainer: Trainer) -> None:
+        """Called once after the last iteration."""
+
+    def state_dict(self) -> dict:
+        """State to store in checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restores ``state_dict()`` output."""
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from typing import Optional, Sequence
 
 import paddle
 import paddle.nn.functional as F
-from paddle import nn
 
+from paddlefcn.models.losses.base import Loss
 from paddlefcn.registry import LOSSES
 
 
@@ -24,7 +24,7 @@ def scored_one_hot(labels: paddle.Tensor, num_classes: int, ignore_index: int) -
 
 
 @LOSSES.register()
-class DiceLoss(nn.Layer):
+class DiceLoss(Loss):
     """Soft Dice loss, one Dice score per class over the whole batch, averaged over the classes.
 
     With softmax probabilities ``p``, one-hot labels ``y`` and the scored-pixel mask ``m`` (0 where the label is
@@ -42,10 +42,8 @@ class DiceLoss(nn.Layer):
     """
 
     def __init__(self, ignore_index: int = 255, smooth: float = 1.0, weight: Optional[Sequence[float]] = None) -> None:
-        super().__init__()
-        self.ignore_index = ignore_index
+        super().__init__(ignore_index, weight)
         self.smooth = float(smooth)
-        self.weight = None if weight is None else paddle.to_tensor(list(weight), dtype="float32")
 
     def forward(self, logits: paddle.Tensor, labels: paddle.Tensor) -> paddle.Tensor:
         probs = F.softmax(logits.astype("float32"), axis=1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import paddle
 import paddle.nn.functional as F
-from paddle import nn
 
 from paddlefcn.errors import ConfigError
+from paddlefcn.models.losses.base import Loss
 from paddlefcn.models.losses.dice import scored_one_hot
 from paddlefcn.registry import LOSSES
 
@@ -32,7 +32,7 @@ def lovasz_extension(errors: paddle.Tensor, truth: paddle.Tensor) -> paddle.Tens
 
 
 @LOSSES.register()
-class LovaszSoftmaxLoss(nn.Layer):
+class LovaszSoftmaxLoss(Loss):
     """Lovász-Softmax: the Lovász extension of the Jaccard loss of each class, averaged over classes.
 
     For class ``c`` over the scored pixels (those whose label is not ``ignore_index``) of the batch, or of each image
@@ -48,11 +48,12 @@ class LovaszSoftmaxLoss(nn.Layer):
         per_image: One loss per image, averaged, instead of one over the batch.
     """
 
+    class_weights = False
+
     def __init__(self, ignore_index: int = 255, classes: str = "present", per_image: bool = False) -> None:
-        super().__init__()
+        super().__init__(ignore_index)
         if classes not in CLASS_CHOICES:
             raise ConfigError(f"LovaszSoftmaxLoss: classes must be 'present' or 'all', got {classes!r}")
-        self.ignore_index = ignore_index
         self.classes = classes
         self.per_image = bool(per_image)
 

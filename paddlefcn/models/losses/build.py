@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Sequence, Union
 
 from paddlefcn.checks import check_number
-from paddlefcn.data.class_weights import WEIGHTINGS as CLASS_WEIGHTINGS
 from paddlefcn.errors import ConfigError
+from paddlefcn.models.losses.base import Loss
 from paddlefcn.models.losses.combined import SegmentationLoss
 from paddlefcn.registry import LOSSES
+from paddlefcn.settings import CLASS_WEIGHTINGS
 
 
 def loss_config(cfg: Union[dict, list, None], ignore_index: int, num_classes: int) -> Union[dict, list]:
@@ -48,6 +49,9 @@ def _complete(cfg: object, key: str, ignore_index: int, num_classes: int, listed
             f"remove {key}.ignore_index (the loss takes the dataset's)"
         )
     weight = cfg.get("weight")
+    loss_class = LOSSES.get(cfg["type"])
+    if weight is not None and not getattr(loss_class, "class_weights", True):
+        raise ConfigError(f"{key}.weight: {cfg['type']} does not weight classes; remove {key}.weight")
     if isinstance(weight, str):
         if weight not in CLASS_WEIGHTINGS:
             raise ConfigError(
@@ -76,7 +80,13 @@ def build_loss(cfg: Union[dict, list], aux_weights: Sequence[float] = ()) -> Seg
         if isinstance(entry.get("weight"), str):
             raise ConfigError(f"loss.weight '{entry['weight']}' must be computed from the train labels before building")
         kwargs = {key: value for key, value in entry.items() if key != "coef"}
-        terms.append((LOSSES.build(kwargs), float(entry.get("coef", 1.0))))
+        loss = LOSSES.build(kwargs)
+        if not isinstance(loss, Loss):
+            raise ConfigError(
+                f"loss '{entry['type']}' is a {type(loss).__name__}; a loss must subclass paddlefcn.models.losses.Loss "
+                "(which takes ignore_index and weight)"
+            )
+        terms.append((loss, float(entry.get("coef", 1.0))))
     return SegmentationLoss(terms, aux_weights)
 
 
