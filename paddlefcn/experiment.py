@@ -66,13 +66,23 @@ class Experiment:
         save_dir: Optional[str | os.PathLike] = None,
         resume: Optional[str] = None,
         iters: Optional[int] = None,
+        time_budget: Optional[str] = None,
         amp: Optional[bool] = None,
         seed: Optional[int] = None,
         extra_hooks: Sequence[Hook] = (),
     ) -> Trainer:
         """Trains into ``save_dir`` (default ``default_save_dir()``); see ``paddlefcn.engine.training.train``."""
         save_dir = self.default_save_dir() if save_dir is None else save_dir
-        return train(self.cfg, save_dir, resume=resume, iters=iters, amp=amp, seed=seed, extra_hooks=extra_hooks)
+        return train(
+            self.cfg,
+            save_dir,
+            resume=resume,
+            iters=iters,
+            time_budget=time_budget,
+            amp=amp,
+            seed=seed,
+            extra_hooks=extra_hooks,
+        )
 
     def evaluate(self, weights: str | os.PathLike, **flags: Any) -> dict:
         """The val metrics of ``weights`` (``compute_metrics``); ``flags`` override ``eval`` keys (``flip=True``)."""

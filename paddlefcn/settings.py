@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Optional, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Optional, Sequence, TypeVar, Union
 
 from paddlefcn.checks import check_bool, check_int, check_pair, is_int
 from paddlefcn.errors import ConfigError, PaddleFCNError
@@ -103,6 +103,34 @@ def one_of(*choices: str) -> Check:
     return check
 
 
+def duration_check(value: Any, key: str) -> float:
+    """Seconds of a duration: a number of seconds, or a string with the unit ``s``, ``m`` or ``h`` (``"25m"``)."""
+    text = str(value).strip()
+    scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:].lower(), 1) if text else 1
+    number = text[:-1] if text[-1:].isalpha() else text
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        seconds = float("nan")
+    if isinstance(value, bool) or not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{key} must be a duration such as 90s, 25m or 1.5h (or seconds), got {value!r}")
+    return seconds
+
+
+def interval_check(value: Any, key: str) -> Union[int, float]:
+    """A positive number of iterations, or a fraction of the run in ``(0, 1]``."""
+    if is_int(value) and value >= 1:
+        return value
+    if isinstance(value, float) and 0 < value <= 1:
+        return value
+    raise ConfigError(f"{key} must be a number of iterations (>= 1) or a fraction of the run in (0, 1], got {value!r}")
+
+
+def interval_steps(interval: Union[int, float], iters: int) -> int:
+    """Iterations between two events given as ``interval_check`` allows, in a run of ``iters``."""
+    return interval if is_int(interval) else max(1, round(interval * iters))
+
+
 @dataclass(frozen=True)
 class TrainSettings(Section):
     """``train``: how long, in what batches, and how often to log, evaluate and save."""
@@ -110,8 +138,15 @@ class TrainSettings(Section):
     name: ClassVar[str] = "train"
     iters: int = setting(1000, positive_int, "iterations to train")
     batch_size: int = setting(8, positive_int, "images per iteration and process")
-    eval_interval: int = setting(500, positive_int, "iterations between evaluations (and one at the end)")
-    save_interval: int = setting(500, positive_int, "iterations between checkpoints (and one at the end)")
+    time_budget: Optional[float] = setting(
+        None, duration_check, "wall-clock budget (90s, 25m, 1.5h) from which the run fixes iters, written to config.yml"
+    )
+    eval_interval: Union[int, float] = setting(
+        500, interval_check, "iterations between evaluations, or a fraction of the run (0.25); one at the end"
+    )
+    save_interval: Union[int, float] = setting(
+        500, interval_check, "iterations between checkpoints, or a fraction of the run; one at the end"
+    )
     keep_checkpoints: int = setting(3, positive_int, "checkpoints kept besides best/")
     log_interval: int = setting(20, positive_int, "iterations between log lines and VisualDL scalars")
     amp: bool = setting(False, boolean, "mixed precision: float16 on GPU, bfloat16 on CPU")
@@ -119,6 +154,16 @@ class TrainSettings(Section):
     max_bad_steps: int = setting(5, positive_int, "consecutive NaN/inf losses after which training stops")
     vis_images: int = setting(4, non_negative_int, "val images drawn as prediction panels in VisualDL")
     sync_bn: bool = setting(True, boolean, "SyncBatchNorm across GPUs in data-parallel training")
+
+    @property
+    def eval_every(self) -> int:
+        """Iterations between evaluations in this run."""
+        return interval_steps(self.eval_interval, self.iters)
+
+    @property
+    def save_every(self) -> int:
+        """Iterations between checkpoints in this run."""
+        return interval_steps(self.save_interval, self.iters)
 
 
 @dataclass(frozen=True)

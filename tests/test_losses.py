@@ -196,3 +196,64 @@ def test_half_precision_logits_are_scored_in_float32(loss_fn):
     loss = loss_fn(half, paddle.to_tensor(labels))
     assert loss.dtype == paddle.float32 and loss.shape == []
     assert float(loss) == pytest.approx(loss_of(loss_fn, half.astype("float32").numpy(), labels), rel=1e-6)
+
+
+# --- OHEM cross-entropy -----------------------------------------------------------------------------------
+
+
+def numpy_ohem(logits, labels, ignore, thresh, min_kept, weight=None):
+    """The kept mask and the loss of OHEM cross-entropy, from the definition."""
+    probs = softmax(logits)
+    scored = labels != ignore
+    safe = np.where(scored, labels, 0)
+    true_prob = np.take_along_axis(probs, safe[:, None], axis=1)[:, 0]
+    threshold = thresh
+    valid = np.sort(true_prob[scored])
+    if min_kept > 0 and valid.size:
+        threshold = max(thresh, valid[min(min_kept, valid.size - 1)])
+    kept = scored & (true_prob < threshold)
+    if not kept.any():
+        return kept, 0.0
+    w = np.ones(probs.shape[1]) if weight is None else np.asarray(weight, np.float64)
+    ce = -np.log(true_prob[kept])
+    return kept, float((w[labels[kept]] * ce).sum() / w[labels[kept]].sum())
+
+
+@pytest.mark.parametrize(("num_classes", "ignore"), IGNORES)
+@pytest.mark.parametrize(("thresh", "min_kept"), [(0.7, 0), (0.7, 5), (0.3, 20), (0.99, 1000), (0.05, 0)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_ohem_keeps_the_pixels_and_gives_the_loss_of_its_definition(num_classes, ignore, thresh, min_kept, weighted):
+    logits, labels = random_batch(7, num_classes, ignore, shape=(2, 9, 11))
+    weight = [0.5, 2.0, 1.25][:num_classes] if weighted else None
+    options = {"ignore_index": ignore, "thresh": thresh, "min_kept": min_kept, "weight": weight}
+    loss_fn = LOSSES.build({"type": "OhemCrossEntropyLoss", **options})
+    expected_kept, expected = numpy_ohem(logits, labels, ignore, thresh, min_kept, weight)
+    kept = loss_fn.hard_pixels(paddle.to_tensor(logits), paddle.to_tensor(labels)).numpy()
+    np.testing.assert_array_equal(kept, expected_kept)
+    assert loss_of(loss_fn, logits, labels) == pytest.approx(expected, rel=1e-5, abs=1e-7)
+
+
+def test_ohem_min_kept_keeps_the_hardest_pixels_even_when_the_model_is_sure():
+    logits = np.zeros((1, 2, 2, 3), dtype="float32")
+    logits[0, 0] = [[9, 8, 7], [6, 5, 4]]  # class 0 is sure everywhere, surest on the left
+    labels = np.zeros((1, 2, 3), dtype="int64")
+    loss_fn = LOSSES.build({"type": "OhemCrossEntropyLoss", "ignore_index": 255, "thresh": 0.7, "min_kept": 2})
+    kept = loss_fn.hard_pixels(paddle.to_tensor(logits), paddle.to_tensor(labels)).numpy()
+    np.testing.assert_array_equal(kept, [[[False, False, False], [False, True, True]]])
+
+
+def test_ohem_without_a_hard_or_scored_pixel_is_zero():
+    logits, labels = random_batch(3, 3, 255)
+    everything_ignored = np.full_like(labels, 255)
+    loss_fn = LOSSES.build({"type": "OhemCrossEntropyLoss", "ignore_index": 255, "min_kept": 0, "thresh": 1e-9})
+    assert loss_of(loss_fn, logits, labels) == 0.0
+    assert loss_of(LOSSES.build({"type": "OhemCrossEntropyLoss"}), logits, everything_ignored) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"thresh": 0}, "thresh must be a positive number"), ({"min_kept": -1}, "min_kept must be an integer >= 0")],
+)
+def test_ohem_bad_options_are_config_errors(options, message):
+    with pytest.raises(PaddleFCNError, match=message):
+        LOSSES.build({"type": "OhemCrossEntropyLoss", **options})

@@ -18,7 +18,9 @@ def main(args: argparse.Namespace) -> int:
 
     experiment = load_experiment(args)
     save_dir = Path(args.save_dir) if args.save_dir else experiment.default_save_dir()
-    trainer = experiment.train(save_dir, resume=args.resume, iters=args.iters, amp=args.amp, seed=args.seed)
+    trainer = experiment.train(
+        save_dir, resume=args.resume, iters=args.iters, time_budget=args.time_budget, amp=args.amp, seed=args.seed
+    )
     if not trainer.completed:
         return EXIT_INTERRUPTED
     if paddle.distributed.get_rank() != 0:
@@ -34,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-dir", type=output_dir, help="run directory (default: output/<config name>)")
     parser.add_argument("--resume", help="'auto' (latest checkpoint in --save-dir) or a checkpoint directory")
     parser.add_argument("--iters", type=int, help="override train.iters")
+    parser.add_argument(
+        "--time-budget", help="train for this wall time (90s, 25m, 1.5h): the run measures itself and fixes train.iters"
+    )
     amp_help = "mixed precision: float16 on GPU, bfloat16 on CPU (default train.amp)"
     parser.add_argument("--amp", action="store_true", default=None, help=amp_help)
     parser.add_argument("--seed", type=int, help="random seed (default train.seed, else 0)")

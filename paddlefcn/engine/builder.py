@@ -120,5 +120,5 @@ class Builder:
         return [
             LoggerHook(logger, settings.log_interval),
             VisualDLHook(str(save_dir / "vdl"), settings.log_interval, vis_samples, val_set.meta),
-            CheckpointHook(manager, settings.save_interval),
+            CheckpointHook(manager, settings.save_every),
         ]

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from paddlefcn.config import load_config
 from paddlefcn.data.class_weights import LabelStats, class_weights, label_stats
 from paddlefcn.data.datasets import SegDataset
 from paddlefcn.models.losses import loss_terms
@@ -16,16 +15,20 @@ PROGRESS_SECONDS = 10  # between progress lines of the label count
 
 
 def resolve_class_weights(
-    loss_cfg: Union[dict, list], train_set: SegDataset, saved_config: Optional[Path], logger: logging.Logger
+    loss_cfg: Union[dict, list],
+    train_set: SegDataset,
+    previous: Optional[dict],
+    source: Path,
+    logger: logging.Logger,
 ) -> None:
     """Replaces, in place, every ``weight: <weighting>`` of a completed loss section by its vector.
 
-    On resume (``saved_config`` is the run's ``config.yml``) each term takes the vector that same term recorded, so
-    a resumed run trains exactly the loss it started with; otherwise the train labels are counted once and every
-    term gets its own weighting of them.
+    On resume (``previous`` is the run's ``config.yml`` as loaded from ``source``) each term takes the vector that
+    same term recorded, so a resumed run trains exactly the loss it started with; otherwise the train labels are
+    counted once and every term gets its own weighting of them.
     """
     terms = loss_terms(loss_cfg)
-    saved_terms = loss_terms(load_config(saved_config).get("loss") or {}) if saved_config is not None else []
+    saved_terms = loss_terms(previous.get("loss") or {}) if previous is not None else []
     stats: Optional[LabelStats] = None
     for index, term in enumerate(terms):
         method = term.get("weight")
@@ -34,7 +37,7 @@ def resolve_class_weights(
         saved = saved_terms[index] if index < len(saved_terms) else {}
         weight = saved.get("weight") if saved.get("type") == term["type"] else None
         if isinstance(weight, list) and len(weight) == train_set.num_classes:
-            logger.info("class weights (%s) from %s: %s", method, saved_config, _format(weight, train_set.class_names))
+            logger.info("class weights (%s) from %s: %s", method, source, _format(weight, train_set.class_names))
         else:
             if stats is None:
                 stats = _count(train_set, logger, [t["weight"] for t in terms if isinstance(t.get("weight"), str)])

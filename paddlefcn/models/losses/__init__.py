@@ -6,11 +6,13 @@ from paddlefcn.models.losses.combined import SegmentationLoss
 from paddlefcn.models.losses.cross_entropy import CrossEntropyLoss
 from paddlefcn.models.losses.dice import DiceLoss
 from paddlefcn.models.losses.lovasz import LovaszSoftmaxLoss
+from paddlefcn.models.losses.ohem import OhemCrossEntropyLoss
 
 __all__ = [
     "CrossEntropyLoss",
     "DiceLoss",
     "LovaszSoftmaxLoss",
+    "OhemCrossEntropyLoss",
     "Loss",
     "SegmentationLoss",
     "build_loss",
