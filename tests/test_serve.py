@@ -19,7 +19,8 @@ from serve_fixtures import encode, export_tiny_model, png_declaring, smooth_imag
 import paddlefcn
 from paddlefcn.data import read_image
 from paddlefcn.deploy import Predictor
-from paddlefcn.utils.visualize import color_table, overlay
+from paddlefcn.utils.palette import color_table
+from paddlefcn.utils.visualize import overlay
 
 pytest.importorskip("fastapi", reason="needs the serve extra: pip install -e '.[serve]'")
 from fastapi.testclient import TestClient  # noqa: E402

@@ -12,6 +12,7 @@ from PIL import Image
 
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.io import atomic_path
+from paddlefcn.utils.palette import color_table, voc_palette
 
 # The kinds of data problem, as reported by ``DataError.kind`` and counted by the checker.
 MISSING = "missing file"
@@ -128,38 +129,13 @@ def _code(colour: Sequence[int]) -> int:
     return (r << 16) | (g << 8) | b
 
 
-def voc_palette(n: int = 256) -> list[list[int]]:
-    """The PASCAL VOC colour map: class ``i``'s bits spread over the high bits of R, G and B."""
-    palette = []
-    for index in range(n):
-        rgb = [0, 0, 0]
-        value = index
-        for shift in range(7, -1, -1):
-            for channel in range(3):
-                rgb[channel] |= ((value >> channel) & 1) << shift
-            value >>= 3
-        palette.append(rgb)
-    return palette
-
-
-def palette_table(palette: Optional[Sequence[Sequence[int]]] = None) -> np.ndarray:
-    """A ``[256, 3]`` uint8 colour table: ``palette`` for the first indices, the VOC colour map for the rest."""
-    table = np.asarray(voc_palette(256), dtype=np.uint8)
-    if palette is not None:
-        colours = np.asarray(palette, dtype=np.int64).reshape(-1, 3)
-        if len(colours) > 256 or colours.min(initial=0) < 0 or colours.max(initial=0) > 255:
-            raise PaddleFCNError("a palette holds at most 256 RGB colours with values in [0, 255]")
-        table[: len(colours)] = colours
-    return table
-
-
 def write_label(path: str | os.PathLike, label: np.ndarray, palette: Optional[Sequence[Sequence[int]]] = None) -> None:
     """Writes a label map as a palette PNG whose pixel values are the class indices, atomically.
 
     Args:
         path: Destination ``.png``.
         label: HW integer class indices in 0..255.
-        palette: Colours of the first indices; the rest follow the VOC colour map (``palette_table``).
+        palette: Colours of the first indices; the rest follow the VOC colour map (``color_table``).
     """
     label = np.asarray(label)
     if label.ndim != 2 or not np.issubdtype(label.dtype, np.integer):
@@ -169,7 +145,7 @@ def write_label(path: str | os.PathLike, label: np.ndarray, palette: Optional[Se
             f"{path}: label values must be in 0..255 to write a palette PNG, got [{label.min()}, {label.max()}]"
         )
     image = Image.fromarray(label.astype(np.uint8))
-    image.putpalette(palette_table(palette).ravel().tolist())
+    image.putpalette(color_table(palette, ignore_index=None).ravel().tolist())
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
 

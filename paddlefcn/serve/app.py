@@ -26,7 +26,7 @@ from paddlefcn.serve.metrics import CONTENT_TYPE, ServeMetrics
 from paddlefcn.serve.render import MEDIA_TYPES, class_counts, mask_png, overlay_jpeg
 from paddlefcn.serve.upload import read_upload
 from paddlefcn.serve.worker import ModelProcess
-from paddlefcn.utils.visualize import color_table
+from paddlefcn.utils.palette import color_table
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 logger = logging.getLogger("paddlefcn.serve")

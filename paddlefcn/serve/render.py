@@ -20,7 +20,7 @@ def mask_png(labels: np.ndarray, table: np.ndarray) -> bytes:
 
     Args:
         labels: ``[H, W]`` classes in 0..255.
-        table: The ``[256, 3]`` colours (``paddlefcn.utils.visualize.color_table`` of the palette).
+        table: The ``[256, 3]`` colours (``paddlefcn.utils.palette.color_table`` of the palette).
     """
     image = Image.fromarray(labels.astype(np.uint8))
     image.putpalette(table.ravel().tolist())
