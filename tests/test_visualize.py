@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paddlefcn.data.io import write_image, write_label
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.image import write_image, write_label
 from paddlefcn.utils.palette import voc_palette
 from paddlefcn.utils.visualize import colorize, overlay, save_mask_png
 

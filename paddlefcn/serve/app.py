@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from paddlefcn.deploy.manifest import read_deploy_config
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.serve.batcher import MicroBatcher
-from paddlefcn.serve.decode import decode_image
+from paddlefcn.serve.decode import decode_upload
 from paddlefcn.serve.errors import RequestError
 from paddlefcn.serve.info import model_info
 from paddlefcn.serve.limits import ServeLimits
@@ -89,7 +89,7 @@ def create_app(
         if output not in MEDIA_TYPES:
             raise RequestError(400, f"unknown format '{output}' (known: {', '.join(MEDIA_TYPES)})")
         data = await read_upload(request, limits.max_upload_bytes)
-        image = await run_in_threadpool(decode_image, data, limits.max_pixels)
+        image = await run_in_threadpool(decode_upload, data, limits.max_pixels)
         labels = await batcher.submit(image)
         if output == "json":
             counts = await run_in_threadpool(class_counts, labels, deploy.class_names, deploy.palette)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
-import cv2
 import numpy as np
-from PIL import Image
 
+from paddlefcn.utils.image import encode_image, encode_label_png
 from paddlefcn.utils.visualize import overlay
 
 # ``?format=`` values and the media type of each answer.
@@ -22,20 +19,12 @@ def mask_png(labels: np.ndarray, table: np.ndarray) -> bytes:
         labels: ``[H, W]`` classes in 0..255.
         table: The ``[256, 3]`` colours (``paddlefcn.utils.palette.color_table`` of the palette).
     """
-    image = Image.fromarray(labels.astype(np.uint8))
-    image.putpalette(table.ravel().tolist())
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode_label_png(labels.astype(np.uint8), table)
 
 
 def overlay_jpeg(image_rgb: np.ndarray, labels: np.ndarray, palette: list[list[int]]) -> bytes:
     """The class colours blended over the image (``paddlefcn.utils.visualize.overlay``), as a JPEG."""
-    blend = overlay(image_rgb, labels, palette)
-    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(blend, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise RuntimeError("OpenCV could not encode the overlay as JPEG")
-    return encoded.tobytes()
+    return encode_image(overlay(image_rgb, labels, palette), ".jpg", JPEG_QUALITY)
 
 
 def class_counts(labels: np.ndarray, class_names: list[str], palette: list[list[int]]) -> dict:

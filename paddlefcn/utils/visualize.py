@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paddlefcn.data.io import write_image, write_label
+from paddlefcn.utils.image import write_image, write_label
 from paddlefcn.utils.palette import Palette, color_table
 
 
