@@ -29,6 +29,7 @@ from PIL import Image
 
 from paddlefcn.cli import base_parser, int_at_least, run_tool
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.timing import percentiles
 
 
 @dataclass
@@ -115,8 +116,8 @@ def summarize(answers: Sequence[Answer], seconds: float) -> Summary:
     latencies = [a.seconds * 1000 for a in answers if a.status == 200]
     if not latencies:
         return Summary(0, len(answers), 0.0, float("nan"), float("nan"))
-    p50, p99 = np.percentile(latencies, [50, 99])
-    return Summary(len(latencies), len(answers) - len(latencies), len(latencies) / seconds, float(p50), float(p99))
+    p50, p99 = percentiles(latencies, 50, 99)
+    return Summary(len(latencies), len(answers) - len(latencies), len(latencies) / seconds, p50, p99)
 
 
 def load_images(size: int, count: int = 4, seed: int = 0) -> list[bytes]:
