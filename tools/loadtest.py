@@ -1,6 +1,6 @@
-"""A load test of running servers: requests/s and latency percentiles with concurrent clients.
+"""Load-test running servers: requests/s and latency percentiles with concurrent clients.
 
-python -m paddlefcn.serve.loadtest --url http://127.0.0.1:8001 [--url URL ...] [--sizes 256 512]
+python tools/loadtest.py --url http://127.0.0.1:8001 [--url URL ...] [--sizes 256 512]
     [--requests 200] [--concurrency 8] [--runs 3] [--warmup 16]
 
 Each client is a thread with one keep-alive connection, posting JPEG images of the given sizes (smooth random
