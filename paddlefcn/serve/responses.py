@@ -1,9 +1,17 @@
-"""The answers to ``POST /predict``: a palette PNG mask, a JPEG overlay or per-class pixel counts."""
+"""The server's answers: a palette PNG mask, a JPEG overlay or per-class pixel counts, the model's description and
+the one-line JSON error.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import asdict
 
+import numpy as np
+from starlette.responses import JSONResponse
+
+import paddlefcn
+from paddlefcn.serve import ServeLimits
+from paddlefcn.serve.worker import ModelSummary
 from paddlefcn.utils.image import encode_image, encode_label_png
 from paddlefcn.utils.visualize import overlay
 
@@ -45,3 +53,28 @@ def class_counts(labels: np.ndarray, class_names: list[str], palette: list[list[
             for index, name in enumerate(class_names)
         ],
     }
+
+
+def model_info(summary: ModelSummary, limits: ServeLimits) -> dict:
+    """The served model's ``deploy.yaml`` facts, the backend running it, the package versions and the limits."""
+    deploy = summary.deploy
+    return {
+        "model_dir": summary.model_dir,
+        "num_classes": deploy.num_classes,
+        "classes": deploy.class_names,
+        "palette": deploy.palette,
+        "transforms": deploy.transforms,
+        "input_shape": deploy.input_shape,
+        "output_op": deploy.output_op,
+        "backend": summary.backend,
+        "runtime": summary.runtime,
+        "versions": {"paddlefcn": paddlefcn.__version__, "paddle": summary.paddle_version},
+        "exported_with": deploy.exported_with,
+        "limits": asdict(limits),
+    }
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    """The one-line JSON answer ``{"error": message}`` with ``status``."""
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return JSONResponse({"error": " ".join(message.split())}, status_code=status, headers=headers)
