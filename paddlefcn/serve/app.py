@@ -19,10 +19,10 @@ from paddlefcn.deploy.manifest import read_deploy_config
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.serve import ServeLimits
 from paddlefcn.serve.batcher import MicroBatcher
-from paddlefcn.serve.metrics import CONTENT_TYPE, ServeMetrics
+from paddlefcn.serve.model_process import ModelProcess
+from paddlefcn.serve.monitoring import CONTENT_TYPE, ServeMetrics
 from paddlefcn.serve.request import RequestError, decode_upload, read_upload
 from paddlefcn.serve.responses import MEDIA_TYPES, class_counts, error_response, mask_png, model_info, overlay_jpeg
-from paddlefcn.serve.worker import ModelProcess
 from paddlefcn.utils.palette import color_table
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

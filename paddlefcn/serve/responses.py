@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 
 import paddlefcn
 from paddlefcn.serve import ServeLimits
-from paddlefcn.serve.worker import ModelSummary
+from paddlefcn.serve.model_process import ModelSummary
 from paddlefcn.utils.image import encode_image, encode_label_png
 from paddlefcn.utils.visualize import overlay
 
