@@ -1,13 +1,11 @@
-"""The server's answers: a palette PNG mask, a JPEG overlay or per-class pixel counts, the model's description and
-the one-line JSON error.
-"""
+"""The server's answers: masks, overlays, pixel counts, the model's description and one-line JSON errors."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
 import numpy as np
-from starlette.responses import JSONResponse
+from fastapi.responses import JSONResponse
 
 import paddlefcn
 from paddlefcn.serve import ServeLimits
