@@ -7,6 +7,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import paddle
 from model_fixtures import TINY_MODEL, scored_model
@@ -43,6 +44,24 @@ def encode(image: np.ndarray, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format=fmt)
     return buffer.getvalue()
+
+
+def image_kinds(image: np.ndarray) -> dict[str, bytes]:
+    """``image`` as a JPEG, an 8-bit, a 16-bit, a grayscale and an RGBA PNG, by file name.
+
+    The 16-bit samples are not multiples of 257, so scaling them to 8 bits by rounding or by dropping the low byte
+    gives different images.
+    """
+    rng = np.random.default_rng(0)
+    deep = image.astype(np.uint16) * 257 + rng.integers(0, 257, image.shape, dtype=np.uint16)
+    alpha = rng.integers(0, 256, image.shape[:2], dtype=np.uint8)
+    return {
+        "jpeg.jpg": encode(image, "JPEG"),
+        "png8.png": encode(image),
+        "png16.png": cv2.imencode(".png", deep[:, :, ::-1])[1].tobytes(),
+        "gray.png": encode(image[:, :, 1]),
+        "rgba.png": encode(np.dstack([image, alpha])),
+    }
 
 
 def png_declaring(width: int, height: int) -> bytes:

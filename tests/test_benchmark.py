@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from paddlefcn.benchmark.config import benchmark_config, with_resize
-from paddlefcn.deploy import benchmark as deploy_benchmark
-from paddlefcn.deploy import compare_latency
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils import timing
+from paddlefcn.utils.timing import compare_latency
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "configs" / "ablation" / "smoke" / "fcn8s.yml"
@@ -97,7 +97,7 @@ def test_benchmark_config_sets_size_batch_and_random_init():
 
 
 def test_compare_latency_alternates_rounds_and_times_each_call(monkeypatch):
-    monkeypatch.setattr(deploy_benchmark, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(timing, "SETTLE_SECONDS", 0.0)
     calls = []
 
     def sleeper(name, seconds):
@@ -122,7 +122,7 @@ def test_compare_latency_rejects_bad_counts():
 
 
 def test_compare_latency_warms_up_for_the_settle_time(monkeypatch):
-    monkeypatch.setattr(deploy_benchmark, "SETTLE_SECONDS", 0.05)
+    monkeypatch.setattr(timing, "SETTLE_SECONDS", 0.05)
     calls = []
     compare_latency({"a": lambda: calls.append(time.sleep(0.001))}, warmup=1, repeats=1)
     assert len(calls) >= 20  # 50 ms of 1 ms calls, not the single warm-up call asked for

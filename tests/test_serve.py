@@ -14,12 +14,14 @@ import paddle
 import pytest
 import yaml
 from PIL import Image
-from serve_fixtures import encode, export_tiny_model, png_declaring, smooth_image
+from serve_fixtures import encode, export_tiny_model, image_kinds, png_declaring, smooth_image
+from tool_helpers import run_in_process
 
 import paddlefcn
 from paddlefcn.data import read_image
 from paddlefcn.deploy import Predictor
-from paddlefcn.utils.visualize import color_table, overlay
+from paddlefcn.utils.palette import color_table
+from paddlefcn.utils.visualize import overlay
 
 pytest.importorskip("fastapi", reason="needs the serve extra: pip install -e '.[serve]'")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -88,6 +90,20 @@ def test_mask_is_the_predictors_at_the_image_size(client, predictor, images, nam
     assert mask.shape == SIZES[name]
     np.testing.assert_array_equal(mask, expected)
     assert palette[: 3 * 3] == color_table(predictor.palette)[:3].ravel().tolist()
+
+
+def test_the_server_and_infer_give_the_same_masks_for_every_kind_of_image(client, export_dir, tmp_path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for name, data in image_kinds(smooth_image(57, 83, seed=3)).items():
+        (inputs / name).write_bytes(data)
+    argv = ["--model-dir", export_dir, "--input", inputs, "--save-dir", tmp_path / "masks"]
+    assert run_in_process("infer", *argv) == 0
+    for path in sorted(inputs.iterdir()):
+        response = client.post("/predict", **upload(path))
+        assert response.status_code == 200, response.text
+        with Image.open(tmp_path / "masks" / f"{path.stem}.png") as written:
+            np.testing.assert_array_equal(decoded(response)[1], np.asarray(written), err_msg=path.name)
 
 
 def test_several_classes_are_predicted(client, images):

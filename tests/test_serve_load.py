@@ -3,6 +3,7 @@
 import io
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -13,15 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image
 from serve_fixtures import encode, export_tiny_model, smooth_image
-from tool_helpers import REPO
+from tool_helpers import REPO, load_tool, run_in_process, run_subprocess
 
 from paddlefcn.deploy import Predictor
 
 pytest.importorskip("fastapi", reason="needs the serve extra: pip install -e '.[serve]'")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from paddlefcn.serve.loadtest import run_load  # noqa: E402
-
+run_load = load_tool("loadtest").run_load
 REQUESTS, CLIENTS, TIME_LIMIT = 200, 8, 60.0
 SIZES = [(64, 64), (48, 80), (64, 64), (33, 47)]
 
@@ -81,3 +81,23 @@ def test_concurrent_clients_get_correct_masks_in_micro_batches(export_dir, tmp_p
     batches, singles = metrics[("paddlefcn_batch_size_count", None)], metrics[("paddlefcn_batch_size_bucket", "1.0")]
     assert batches > singles, "micro-batching formed batches of more than one image"
     assert metrics[("paddlefcn_queue_depth", None)] == 0
+
+
+def test_the_load_test_tool_prints_a_line_per_load_and_a_table(export_dir, tmp_path):
+    with server(export_dir, tmp_path / "server.log", "--max-batch", "2", "--log-level", "warning") as url:
+        flags = ["--sizes", "32", "--requests", "8", "--concurrency", "2", "--runs", "1", "--warmup", "1"]
+        result = run_subprocess("loadtest", "--url", url, *flags)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^run 1 32x32 max batch 2: [\d.]+ req/s, p50 \d+ ms, p99 \d+ ms, 0 failed", result.stdout, re.M)
+    assert "| image | server | req/s | p50 | p99 | req/s vs max batch 2 (same run) |" in result.stdout
+    assert re.search(r"^\| 32x32 \| max batch 2 \| [\d.]+ \| \d+ ms \| \d+ ms \| 1\.00x \|$", result.stdout, re.M)
+
+
+def test_the_load_test_tool_without_a_server_is_one_line(capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once the socket is closed: nothing listens there
+    assert run_in_process("loadtest", "--url", f"http://127.0.0.1:{port}") == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: no paddlefcn server answers at http://127.0.0.1:{port} ("), lines

@@ -4,15 +4,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paddlefcn.data.io import write_image, write_label
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.visualize import colorize, default_palette, overlay, save_mask_png
+from paddlefcn.utils.image import write_image, write_label
+from paddlefcn.utils.palette import voc_palette
+from paddlefcn.utils.visualize import colorize, overlay, save_mask_png
 
 PALETTE = [(10, 20, 30), (200, 0, 0), (0, 0, 250)]
 
 
-def test_default_palette_is_the_voc_palette():
-    palette = default_palette(256)
+def test_voc_palette_as_a_colour_array():
+    palette = np.asarray(voc_palette(256), dtype=np.uint8)
     assert palette.shape == (256, 3) and palette.dtype == np.uint8
     assert palette[:4].tolist() == [[0, 0, 0], [128, 0, 0], [0, 128, 0], [128, 128, 0]]
     assert palette[15].tolist() == [192, 128, 128]  # VOC "person"
@@ -85,7 +86,7 @@ def test_label_png_keeps_indices_and_uses_the_voc_colours_after_the_palette(tmp_
     np.testing.assert_array_equal(np.asarray(image), label)
     colours = np.asarray(image.getpalette()).reshape(-1, 3)
     assert colours[:2].tolist() == [list(c) for c in PALETTE[:2]]
-    assert colours[2:].tolist() == default_palette(256)[2:].tolist()  # 255 keeps VOC's void colour
+    assert colours[2:].tolist() == voc_palette(256)[2:]  # 255 keeps VOC's void colour
 
 
 @pytest.mark.parametrize(

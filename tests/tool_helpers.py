@@ -15,6 +15,7 @@ def load_tool(name):
     """The module ``tools/<name>.py``."""
     spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # where dataclasses look up the module's names
     spec.loader.exec_module(module)
     return module
 

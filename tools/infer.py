@@ -13,7 +13,8 @@ import numpy as np
 
 from paddlefcn.cli import add_predictor_arguments, base_parser, int_at_least, output_dir, predictor_options, run_tool
 from paddlefcn.data import read_image
-from paddlefcn.deploy import Predictor, list_images, measure_latency, predict_files
+from paddlefcn.deploy import Predictor, list_images, predict_files
+from paddlefcn.utils.timing import measure_latency
 
 
 def main(args: argparse.Namespace) -> int:

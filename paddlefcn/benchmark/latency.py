@@ -10,9 +10,10 @@ import numpy as np
 import paddle
 from paddle import nn
 
-from paddlefcn.deploy import Latency, Predictor, compare_latency, export_model, measure_latency
+from paddlefcn.deploy import Predictor, export_model
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.env import on_gpu
+from paddlefcn.utils.timing import Latency, compare_latency, measure_latency
 
 logger = logging.getLogger("paddlefcn.benchmark")
 

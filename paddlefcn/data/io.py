@@ -1,4 +1,4 @@
-"""Reading images and label maps, and writing palette label PNGs, with one-line errors naming the file."""
+"""Reading images and label maps and listing image files, with one-line errors naming the file."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.io import atomic_path
+from paddlefcn.utils.image import ImageDecodeError, decode_image
+from paddlefcn.utils.palette import voc_palette
 
 # The kinds of data problem, as reported by ``DataError.kind`` and counted by the checker.
 MISSING = "missing file"
@@ -43,30 +43,16 @@ def _require_file(path: str | os.PathLike, what: str) -> None:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Reads an image as HWC RGB uint8.
-
-    Grayscale is repeated to three channels, alpha is dropped and 16-bit samples are scaled to 8 bits.
-    EXIF orientation is ignored, so images stay aligned with their label maps.
+    """Reads an image as HWC RGB uint8 (``paddlefcn.utils.image.decode_image``, as the server decodes uploads).
 
     Raises:
         DataError: The file is missing or cannot be decoded.
     """
     _require_file(path, "image")
-    raw = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
-    if image is None:
-        raise DataError(path, CORRUPT, "cannot decode image (corrupt or not an image)")
-    if image.dtype == np.uint16:
-        image = np.round(image / 257.0).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise DataError(path, CORRUPT, f"unsupported image sample type {image.dtype}")
-    if image.ndim == 2:
-        return np.ascontiguousarray(np.repeat(image[:, :, None], 3, axis=2))
-    channels = image.shape[2]
-    if channels in (1, 2):
-        return np.ascontiguousarray(np.repeat(image[:, :, :1], 3, axis=2))
-    code = cv2.COLOR_BGRA2RGB if channels == 4 else cv2.COLOR_BGR2RGB
-    return cv2.cvtColor(image, code)
+    try:
+        return decode_image(Path(path).read_bytes())
+    except ImageDecodeError as err:
+        raise DataError(path, CORRUPT, str(err)) from None
 
 
 def read_label(
@@ -126,68 +112,6 @@ def _colours_to_indices(
 def _code(colour: Sequence[int]) -> int:
     r, g, b = (int(v) for v in colour)
     return (r << 16) | (g << 8) | b
-
-
-def voc_palette(n: int = 256) -> list[list[int]]:
-    """The PASCAL VOC colour map: class ``i``'s bits spread over the high bits of R, G and B."""
-    palette = []
-    for index in range(n):
-        rgb = [0, 0, 0]
-        value = index
-        for shift in range(7, -1, -1):
-            for channel in range(3):
-                rgb[channel] |= ((value >> channel) & 1) << shift
-            value >>= 3
-        palette.append(rgb)
-    return palette
-
-
-def palette_table(palette: Optional[Sequence[Sequence[int]]] = None) -> np.ndarray:
-    """A ``[256, 3]`` uint8 colour table: ``palette`` for the first indices, the VOC colour map for the rest."""
-    table = np.asarray(voc_palette(256), dtype=np.uint8)
-    if palette is not None:
-        colours = np.asarray(palette, dtype=np.int64).reshape(-1, 3)
-        if len(colours) > 256 or colours.min(initial=0) < 0 or colours.max(initial=0) > 255:
-            raise PaddleFCNError("a palette holds at most 256 RGB colours with values in [0, 255]")
-        table[: len(colours)] = colours
-    return table
-
-
-def write_label(path: str | os.PathLike, label: np.ndarray, palette: Optional[Sequence[Sequence[int]]] = None) -> None:
-    """Writes a label map as a palette PNG whose pixel values are the class indices, atomically.
-
-    Args:
-        path: Destination ``.png``.
-        label: HW integer class indices in 0..255.
-        palette: Colours of the first indices; the rest follow the VOC colour map (``palette_table``).
-    """
-    label = np.asarray(label)
-    if label.ndim != 2 or not np.issubdtype(label.dtype, np.integer):
-        raise PaddleFCNError(f"{path}: a label map must be a 2-D integer array, got {label.shape} {label.dtype}")
-    if label.size and (label.min() < 0 or label.max() > 255):
-        raise PaddleFCNError(
-            f"{path}: label values must be in 0..255 to write a palette PNG, got [{label.min()}, {label.max()}]"
-        )
-    image = Image.fromarray(label.astype(np.uint8))
-    image.putpalette(palette_table(palette).ravel().tolist())
-    with atomic_path(path) as tmp:
-        image.save(tmp, format="PNG")
-
-
-def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 95) -> None:
-    """Writes an HWC RGB uint8 image atomically, in the format of the extension of ``path`` (JPEG at ``quality``)."""
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise PaddleFCNError(f"{path}: expected an [H, W, 3] uint8 image, got {image.shape} {image.dtype}")
-    ext = os.path.splitext(str(path))[1].lower()
-    if not ext or not cv2.haveImageWriter(f"image{ext}"):
-        raise PaddleFCNError(f"{path}: cannot write an image with extension '{ext}' (use .png or .jpg)")
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
-    ok, encoded = cv2.imencode(ext, cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params)
-    if not ok:
-        raise PaddleFCNError(f"{path}: cannot encode the image as {ext}")
-    with atomic_path(path) as tmp:
-        encoded.tofile(tmp)
 
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from paddlefcn.checks import check_int, is_int
-from paddlefcn.data.io import voc_palette
 from paddlefcn.errors import ConfigError
 from paddlefcn.registry import DATASETS
+from paddlefcn.utils.palette import voc_palette
 
 IGNORE_INDEX = 255
 

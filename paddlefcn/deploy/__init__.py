@@ -1,23 +1,18 @@
 """Deployment: export to Paddle inference / ONNX models with a ``deploy.yaml``, and the ``Predictor`` for them."""
 
 from paddlefcn.data.io import list_images
-from paddlefcn.deploy.benchmark import Latency, compare_latency, measure_latency
 from paddlefcn.deploy.export import export_model
 from paddlefcn.deploy.manifest import DEPLOY_FILE, FORMATS, OUTPUT_OPS, DeployConfig, read_deploy_config
-from paddlefcn.deploy.predictor import Predictor
-from paddlefcn.deploy.runner import predict_files
+from paddlefcn.deploy.predictor import Predictor, predict_files
 
 __all__ = [
     "DEPLOY_FILE",
     "FORMATS",
     "OUTPUT_OPS",
     "DeployConfig",
-    "Latency",
     "Predictor",
-    "compare_latency",
     "export_model",
     "list_images",
-    "measure_latency",
     "predict_files",
     "read_deploy_config",
 ]

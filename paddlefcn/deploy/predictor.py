@@ -1,4 +1,4 @@
-"""``Predictor``: an exported model (Paddle Inference or ONNX Runtime) with its own preprocessing."""
+"""``Predictor``: an exported model (Paddle Inference or ONNX Runtime) with its own preprocessing; ``predict_files``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import numpy as np
 from paddlefcn.checks import check_int
 from paddlefcn.config import import_plugins
 from paddlefcn.data import build_transforms
+from paddlefcn.data.io import read_image
 from paddlefcn.data.transforms import resize_label
 from paddlefcn.deploy.engines import RuntimeOptions, Shape, create_engine
 from paddlefcn.deploy.manifest import DEPLOY_FILE, check_format, read_deploy_config
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.visualize import save_prediction
 
 # Default TensorRT (min, opt, max) height and width for a dynamic input.
 TRT_SIZES = (32, 512, 2048)
@@ -165,3 +167,21 @@ class Predictor:
     def describe(self) -> str:
         """The backend and its settings, for logs and benchmarks."""
         return self.engine.describe()
+
+
+def predict_files(predictor: Predictor, images: list[Path], save_dir: str | os.PathLike) -> list[Path]:
+    """Segments image files in batches of ``predictor.batch_size`` and writes palette masks and overlays.
+
+    For each image ``<stem>.<ext>`` it writes ``<stem>.png`` (a palette PNG whose pixel values are the classes)
+    and ``<stem>_overlay.jpg`` into ``save_dir``, as ``tools/predict.py`` does.
+
+    Returns:
+        The mask files written, in input order.
+    """
+    written = []
+    for start in range(0, len(images), predictor.batch_size):
+        paths = images[start : start + predictor.batch_size]
+        pixels = [read_image(p) for p in paths]
+        for path, rgb, labels in zip(paths, pixels, predictor.predict(pixels)):
+            written.append(save_prediction(save_dir, path.stem, rgb, labels, predictor.palette))
+    return written

@@ -17,16 +17,13 @@ from starlette.exceptions import HTTPException
 
 from paddlefcn.deploy.manifest import read_deploy_config
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.serve import ServeLimits
 from paddlefcn.serve.batcher import MicroBatcher
-from paddlefcn.serve.decode import decode_image
-from paddlefcn.serve.errors import RequestError
-from paddlefcn.serve.info import model_info
-from paddlefcn.serve.limits import ServeLimits
-from paddlefcn.serve.metrics import CONTENT_TYPE, ServeMetrics
-from paddlefcn.serve.render import MEDIA_TYPES, class_counts, mask_png, overlay_jpeg
-from paddlefcn.serve.upload import read_upload
-from paddlefcn.serve.worker import ModelProcess
-from paddlefcn.utils.visualize import color_table
+from paddlefcn.serve.model_process import ModelProcess
+from paddlefcn.serve.monitoring import CONTENT_TYPE, ServeMetrics
+from paddlefcn.serve.request import RequestError, decode_upload, read_upload
+from paddlefcn.serve.responses import MEDIA_TYPES, class_counts, error_response, mask_png, model_info, overlay_jpeg
+from paddlefcn.utils.palette import color_table
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 logger = logging.getLogger("paddlefcn.serve")
@@ -89,7 +86,7 @@ def create_app(
         if output not in MEDIA_TYPES:
             raise RequestError(400, f"unknown format '{output}' (known: {', '.join(MEDIA_TYPES)})")
         data = await read_upload(request, limits.max_upload_bytes)
-        image = await run_in_threadpool(decode_image, data, limits.max_pixels)
+        image = await run_in_threadpool(decode_upload, data, limits.max_pixels)
         labels = await batcher.submit(image)
         if output == "json":
             counts = await run_in_threadpool(class_counts, labels, deploy.class_names, deploy.palette)
@@ -144,9 +141,3 @@ def create_app(
         return error_response(err.status_code, str(err.detail))
 
     return app
-
-
-def error_response(status: int, message: str) -> JSONResponse:
-    """The one-line JSON answer ``{"error": message}`` with ``status``."""
-    headers = {"Retry-After": "1"} if status == 503 else None
-    return JSONResponse({"error": " ".join(message.split())}, status_code=status, headers=headers)

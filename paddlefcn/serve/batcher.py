@@ -12,7 +12,7 @@ from typing import Callable, Hashable, Optional, Sequence
 
 import numpy as np
 
-from paddlefcn.serve.errors import RequestError
+from paddlefcn.serve.request import RequestError
 
 Predict = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
 

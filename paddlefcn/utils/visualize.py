@@ -8,27 +8,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence, Union
 
 import numpy as np
 
-from paddlefcn.data.io import palette_table, voc_palette, write_image, write_label
-
-Palette = Union[np.ndarray, Sequence[Sequence[int]]]
-IGNORE_COLOR = (255, 255, 255)
-
-
-def default_palette(num_colors: int = 256) -> np.ndarray:
-    """The PASCAL VOC palette (``paddlefcn.data.io.voc_palette``) as ``[num_colors, 3]`` uint8 colours."""
-    return np.asarray(voc_palette(num_colors), dtype=np.uint8)
-
-
-def color_table(palette: Palette, ignore_index: int = 255) -> np.ndarray:
-    """A full 256-entry colour table: ``palette`` first, white at ``ignore_index``, VOC colours elsewhere."""
-    table = palette_table(palette)
-    if 0 <= ignore_index < 256:
-        table[ignore_index] = IGNORE_COLOR
-    return table
+from paddlefcn.utils.image import write_image, write_label
+from paddlefcn.utils.palette import Palette, color_table
 
 
 def colorize(mask: np.ndarray, palette: Palette, ignore_index: int = 255) -> np.ndarray:

@@ -29,11 +29,11 @@ import numpy as np
 from paddlefcn.checks import check_int
 from paddlefcn.data.datasets.base import SegDataset
 from paddlefcn.data.datasets.voc import SPLIT_DIR
-from paddlefcn.data.io import write_image, write_label
 from paddlefcn.data.meta import DatasetMeta, make_meta
 from paddlefcn.data.transforms import Compose
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.registry import DATASETS
+from paddlefcn.utils.image import write_image, write_label
 from paddlefcn.utils.io import atomic_write_text
 
 # Bump when the drawing code changes, so stale files on disk are regenerated.

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Optional
 
 from paddlefcn.data.datasets.base import SegDataset, read_list
-from paddlefcn.data.io import MISSING, DataError, voc_palette
+from paddlefcn.data.io import MISSING, DataError
 from paddlefcn.data.meta import DatasetMeta, make_meta
 from paddlefcn.data.transforms import Compose
 from paddlefcn.registry import DATASETS
+from paddlefcn.utils.palette import voc_palette
 
 VOC_CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",

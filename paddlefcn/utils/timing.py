@@ -1,10 +1,13 @@
-"""Latency of callables: warm-up runs, then timed runs summarised by mean and percentiles."""
+"""Speed measurements: the latency of callables (warm-up, then timed runs) and percentiles of recorded times.
+
+Used by the benchmark, ``tools/infer.py --benchmark`` and the load test.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -86,6 +89,11 @@ def _timed_runs(fn: Callable[[], object], repeats: int) -> list[float]:
     return times
 
 
+def percentiles(times: Sequence[float], *percents: float) -> list[float]:
+    """The ``percents`` (0-100) of ``times``, linearly interpolated between the nearest two."""
+    return [float(value) for value in np.percentile(np.asarray(times), percents)]
+
+
 def _summary(times: list[float]) -> Latency:
     ms = np.asarray(times)
-    return Latency(float(ms.mean()), float(np.median(ms)), float(np.percentile(ms, 90)), len(times))
+    return Latency(float(ms.mean()), float(np.median(ms)), *percentiles(ms, 90), len(times))

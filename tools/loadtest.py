@@ -1,6 +1,6 @@
-"""A load test of running servers: requests/s and latency percentiles with concurrent clients.
+"""Load-test running servers: requests/s and latency percentiles with concurrent clients.
 
-python -m paddlefcn.serve.loadtest --url http://127.0.0.1:8001 [--url URL ...] [--sizes 256 512]
+python tools/loadtest.py --url http://127.0.0.1:8001 [--url URL ...] [--sizes 256 512]
     [--requests 200] [--concurrency 8] [--runs 3] [--warmup 16]
 
 Each client is a thread with one keep-alive connection, posting JPEG images of the given sizes (smooth random
@@ -29,6 +29,7 @@ from PIL import Image
 
 from paddlefcn.cli import base_parser, int_at_least, run_tool
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.timing import percentiles
 
 
 @dataclass
@@ -115,8 +116,8 @@ def summarize(answers: Sequence[Answer], seconds: float) -> Summary:
     latencies = [a.seconds * 1000 for a in answers if a.status == 200]
     if not latencies:
         return Summary(0, len(answers), 0.0, float("nan"), float("nan"))
-    p50, p99 = np.percentile(latencies, [50, 99])
-    return Summary(len(latencies), len(answers) - len(latencies), len(latencies) / seconds, float(p50), float(p99))
+    p50, p99 = percentiles(latencies, 50, 99)
+    return Summary(len(latencies), len(answers) - len(latencies), len(latencies) / seconds, p50, p99)
 
 
 def load_images(size: int, count: int = 4, seed: int = 0) -> list[bytes]:

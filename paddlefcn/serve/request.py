@@ -1,16 +1,31 @@
-"""Reading the uploaded image from a request: a multipart form's file or the raw body, at most a given size."""
+"""The image of a ``POST /predict``: read from the upload (bounded in size) and decoded, or a ``RequestError``."""
 
 from __future__ import annotations
 
+import numpy as np
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive
 
-from paddlefcn.serve.errors import RequestError
+from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.image import ImageDecodeError, ImageTooLargeError, decode_image
 
 MULTIPART = "multipart/form-data"
 RAW_TYPES = ("application/octet-stream",)
 HOW_TO_SEND = "send the image as multipart/form-data (curl -F file=@image.jpg) or as the raw body (image/*)"
+
+
+class RequestError(PaddleFCNError):
+    """A request the server refuses, with the HTTP status to answer it with.
+
+    Args:
+        status: The HTTP status code (4xx for the client's mistakes, 503 when the queue is full).
+        message: One line naming the problem.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 async def read_upload(request: Request, max_bytes: int) -> bytes:
@@ -31,6 +46,23 @@ async def read_upload(request: Request, max_bytes: int) -> bytes:
         return await (_form_file(bounded) if media_type == MULTIPART else bounded.body())
     except ClientDisconnect:
         raise RequestError(400, "the client disconnected before the upload ended") from None
+
+
+def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
+    """An HWC RGB uint8 array of the uploaded image, decoded as ``paddlefcn.data.read_image`` decodes files.
+
+    Raises:
+        RequestError: 400 for an empty, unreadable, truncated or corrupt image, 413 for too many pixels (read from
+            the header, before any pixel is decoded).
+    """
+    if not data:
+        raise RequestError(400, "empty body: no image was sent")
+    try:
+        return decode_image(data, max_pixels)
+    except ImageTooLargeError as err:
+        raise RequestError(413, str(err)) from None
+    except ImageDecodeError as err:
+        raise RequestError(400, str(err)) from None
 
 
 async def _form_file(request: Request) -> bytes:
