@@ -17,14 +17,11 @@ import numpy as np
 import paddle
 
 from paddlefcn.engine.checkpoint import CheckpointManager
+from paddlefcn.engine.metrics import SUMMARY_METRICS
 
 if TYPE_CHECKING:
     from paddlefcn.data.meta import DatasetMeta
     from paddlefcn.engine.trainer import Trainer
-
-
-# (display name, metrics key) of the summary metrics.
-EVAL_TAGS = (("mIoU", "miou"), ("PA", "pa"), ("MPA", "mpa"), ("FWIoU", "fwiou"))
 
 
 class Hook:
@@ -116,7 +113,7 @@ class LoggerHook(Hook):
 
     def after_eval(self, trainer: Trainer) -> None:
         metrics = trainer.last_eval.metrics
-        shown = "  ".join(f"{name} {_metric(metrics[key])}" for name, key in EVAL_TAGS)
+        shown = "  ".join(f"{name} {_metric(metrics[key])}" for name, key in SUMMARY_METRICS)
         self.logger.info("eval at iter %d: %s", trainer.last_eval.iter, shown)
 
     def on_interrupt(self, trainer: Trainer) -> None:
@@ -214,7 +211,7 @@ class VisualDLHook(Hook):
 
     def after_eval(self, trainer: Trainer) -> None:
         step, metrics = trainer.last_eval.iter, trainer.last_eval.metrics
-        for tag, key in EVAL_TAGS:
+        for tag, key in SUMMARY_METRICS:
             if metrics[key] is not None:
                 self.writer.add_scalar(f"Eval/{tag}", metrics[key], step)
         for name, iou in zip(self.class_names, metrics["class_iou"]):
