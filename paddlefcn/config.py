@@ -25,22 +25,8 @@ SCHEMA: dict[str, Any] = {
     "imports": ANY,
     "model": {"num_classes": ANY, "backbone": ANY, "head": ANY, "aux_heads": ANY},
     "loss": ANY,  # one loss config or a list; each is checked by the loss it builds
-    "optimizer": {
-        "type": ANY,
-        "momentum": ANY,
-        "weight_decay": ANY,
-        "no_decay": ANY,
-        "nesterov": ANY,
-        "grad_clip": ANY,
-    },
-    "lr": {
-        "type": ANY,
-        "base": ANY,
-        "power": ANY,
-        "end": ANY,
-        "warmup_iters": ANY,
-        "warmup_start": ANY,
-    },
+    "optimizer": ANY,  # keys checked by the OPTIMIZERS entry that builds it (engine/optim.py)
+    "lr": ANY,  # keys checked by the LR_SCHEDULES entry that builds it (engine/optim.py)
     "train": {
         "iters": ANY,
         "batch_size": ANY,
