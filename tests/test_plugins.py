@@ -74,6 +74,15 @@ PLUGIN = textwrap.dedent(
             return features
 
 
+    @BACKBONES.register()
+    class MisdeclaredNet(PlugNet):
+        """PlugNet declaring 16 channels for its stride-16 feature, which has 8."""
+
+        def __init__(self, pretrained=None):
+            super().__init__(width=8)
+            self.feature_specs[1] = FeatureSpec("stage3", 16, 16)
+
+
     @LOSSES.register()
     class ScaledCrossEntropy(nn.Layer):
         def __init__(self, ignore_index: int = 255, scale: float = 1.0):
@@ -134,6 +143,18 @@ def test_a_plugin_backbone_and_loss_train_through_the_tool(tmp_path, workers):
     assert done.returncode == 0, done.stderr
     mask = Image.open(masks / "image.png")
     assert mask.mode == "P" and mask.size == (50, 40)
+
+
+def test_a_plugin_backbone_whose_feature_specs_are_wrong_is_refused_at_build(tmp_path):
+    config = plugin_config(tmp_path)
+    run = tmp_path / "run"
+    wrong = "model.backbone={type: MisdeclaredNet}"
+    done = run_subprocess("train", "-c", config, "--save-dir", run, "-o", wrong, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("error:")] == [
+        "error: backbone MisdeclaredNet: feature 'stage3' (index 1) has 8 channels, feature_specs declares 16"
+    ]
+    assert not (run / "checkpoints").exists()
 
 
 OPTIM_PLUGIN = textwrap.dedent(
