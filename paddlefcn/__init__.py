@@ -10,18 +10,23 @@ warnings.filterwarnings("ignore", message="No ccache found", category=UserWarnin
 
 from paddlefcn.config import dump_config, load_config
 from paddlefcn.data import build_dataloader, build_dataset
+from paddlefcn.engine import optim  # noqa: F401  # registers the built-in optimizers and LR schedules
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.experiment import Experiment
 from paddlefcn.models import FCN, build_model
-from paddlefcn.registry import BACKBONES, DATASETS, HEADS, LOSSES, TRANSFORMS, UPSAMPLERS
+from paddlefcn.registry import BACKBONES, DATASETS, HEADS, LOSSES, LR_SCHEDULES, OPTIMIZERS, TRANSFORMS, UPSAMPLERS
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BACKBONES",
     "DATASETS",
+    "Experiment",
     "FCN",
     "HEADS",
     "LOSSES",
+    "LR_SCHEDULES",
+    "OPTIMIZERS",
     "PaddleFCNError",
     "TRANSFORMS",
     "UPSAMPLERS",

@@ -80,3 +80,6 @@ UPSAMPLERS = Registry("upsampler")
 DATASETS = Registry("dataset")
 TRANSFORMS = Registry("transform")
 LOSSES = Registry("loss")
+# Named by the config key that picks their entry, as their messages say ("unknown lr.type 'step'").
+OPTIMIZERS = Registry("optimizer.type")
+LR_SCHEDULES = Registry("lr.type")

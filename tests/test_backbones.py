@@ -8,6 +8,8 @@ import pytest
 from paddle.vision.models import mobilenet_v2, mobilenet_v3_small, resnet50, vgg11, vgg13, vgg16, vgg19
 
 from paddlefcn import BACKBONES, PaddleFCNError
+from paddlefcn.models.backbones import Backbone, FeatureSpec
+from paddlefcn.models.backbones.base import check_feature_specs
 
 # Keeps the VGGs' fc6/fc7 small where their classifier weights are not under test; a plug-in gets {}.
 SMALL_ARGS = {name: {"fc_channels": 16} for name in ("VGG11", "VGG13", "VGG16", "VGG19")}
@@ -164,3 +166,61 @@ def test_bn_momentum_sets_how_fast_running_statistics_follow():
     assert stats[0.0][1] > 10 * stats[None][1]  # momentum 0: the running mean is the batch mean
     with pytest.raises(PaddleFCNError, match=r"MobileNetV2: bn_momentum must be in \[0, 1\), got 1.5"):
         BACKBONES.build({"type": "MobileNetV2", "bn_momentum": 1.5})
+
+
+class Stated(Backbone):
+    """Returns zero features of the given ``(channels, stride)``, whatever ``declared`` says; ``as_list=False``
+    returns the first feature alone. Its batch norm and dropout show whether the forward ran in train mode."""
+
+    def __init__(self, returned, declared, as_list=True):
+        super().__init__()
+        self.norm = paddle.nn.BatchNorm2D(3)
+        self.dropout = paddle.nn.Dropout(0.5)
+        self.frozen = paddle.nn.Identity()  # a layer a backbone may keep in eval mode while it trains
+        self.returned, self.as_list = returned, as_list
+        self.feature_specs = [FeatureSpec(f"f{i}", c, s) for i, (c, s) in enumerate(declared)]
+
+    def forward(self, x):
+        x = self.frozen(self.dropout(self.norm(x + 1)))
+        features = [
+            paddle.zeros([1, c, math.ceil(x.shape[2] / s), math.ceil(x.shape[3] / s)]) for c, s in self.returned
+        ]
+        return features if self.as_list else features[0]
+
+
+TWO = [(8, 8), (16, 16)]  # (channels, stride) of two features
+
+
+@pytest.mark.parametrize(
+    ("returned", "declared", "as_list", "message"),
+    [
+        (TWO, [*TWO, (32, 32)], True, "forward returns 2 features, feature_specs declares 3"),
+        (TWO, TWO, False, "forward returns Tensor, feature_specs declares 2"),
+        (TWO, [(8, 8), (32, 16)], True, "feature 'f1' (index 1) has 16 channels, feature_specs declares 32"),
+        (
+            [(8, 8), (16, 8)],
+            TWO,
+            True,
+            "feature 'f1' (index 1) is 8x8 from a 64x64 input (stride 8), feature_specs declares stride 16",
+        ),
+        ([(8, 4)], [(8, 128)], True, "feature 'f0' (index 0) is 16x16 from a 64x64 input (stride 4), feature_spec"),
+        ([(8, 8)], [], True, "declares no feature_specs"),
+    ],
+)
+def test_feature_specs_that_differ_from_the_outputs_are_named(returned, declared, as_list, message):
+    with pytest.raises(PaddleFCNError, match="^" + re.escape(f"backbone Stated: {message}")):
+        check_feature_specs(Stated(returned, declared, as_list), "Stated")
+
+
+def test_checking_the_feature_specs_changes_no_state():
+    net = Stated([(8, 8), (16, 64)], [(8, 8), (16, 64)])  # stride 64: 1x1, as ceil(64 / 64)
+    net.train()
+    net.frozen.eval()
+    paddle.seed(5)
+    check_feature_specs(net, "Stated")
+    after = paddle.randn([4])
+    paddle.seed(5)
+    np.testing.assert_array_equal(after.numpy(), paddle.randn([4]).numpy())  # no random number drawn
+    assert net.training and net.norm.training and net.dropout.training and not net.frozen.training  # as before
+    np.testing.assert_array_equal(net.norm._mean.numpy(), np.zeros(3))  # the running statistics did not move
+    np.testing.assert_array_equal(net.norm._variance.numpy(), np.ones(3))

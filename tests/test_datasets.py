@@ -16,7 +16,7 @@ import paddlefcn
 import paddlefcn.data
 from paddlefcn import DATASETS
 from paddlefcn.data import DataError, build_dataset, dataset_meta, read_image, read_label, voc_palette
-from paddlefcn.data.datasets import VOC, FileList, LabelsAtFileSize, SyntheticShapes, VOCAug
+from paddlefcn.data.datasets import VOC, FileList, LabelsAtFileSize, SegDataset, SyntheticShapes, VOCAug
 from paddlefcn.data.datasets.synthetic import CLASS_NAMES, render_shapes
 from paddlefcn.data.io import BAD_VALUE, CORRUPT, EMPTY_LIST, MISSING, SIZE_MISMATCH
 from paddlefcn.errors import PaddleFCNError
@@ -239,6 +239,25 @@ def test_dataset_meta_errors():
         dataset_meta({"type": "FileList"})
     with pytest.raises(PaddleFCNError, match="did you mean 'VOC'"):
         dataset_meta({"type": "VOCC"})
+
+
+def test_a_dataset_declares_its_meta_through_the_segdataset_base(monkeypatch):
+    class Undescribed(SegDataset):
+        pass
+
+    class NotADataset:
+        @staticmethod
+        def describe(cfg):
+            return dataset_meta({"type": "VOC"})
+
+    monkeypatch.setitem(DATASETS._entries, "Undescribed", Undescribed)
+    monkeypatch.setitem(DATASETS._entries, "NotADataset", NotADataset)
+    with pytest.raises(PaddleFCNError, match=r"^dataset 'Undescribed' does not describe its classes \(no describe"):
+        dataset_meta({"type": "Undescribed"})
+    with pytest.raises(PaddleFCNError, match="dataset 'NotADataset' is .*, not a subclass of .*SegDataset$"):
+        dataset_meta({"type": "NotADataset"})
+    shipped = [DATASETS.get(name) for name in ("VOC", "VOCAug", "CamVid", "FileList", "SyntheticShapes")]
+    assert all(issubclass(cls, SegDataset) and not cls.__abstractmethods__ for cls in shipped)
 
 
 # --- SyntheticShapes ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from paddle import nn
 
 from paddlefcn.engine.evaluator import ProgressBar, evaluate
 from paddlefcn.engine.inference import predict_logits
-from paddlefcn.engine.metrics import METRIC_KEYS, ConfusionMatrix, compute_metrics, format_table, save_metrics
+from paddlefcn.engine.metrics import RESULT_KEYS, ConfusionMatrix, compute_metrics, format_table, save_metrics
 from paddlefcn.errors import PaddleFCNError
 
 IGNORE = 255
@@ -78,7 +78,7 @@ def test_metrics_match_numpy_reference_with_absent_classes_and_ignore(seed):
     got = compute_metrics(cm.numpy())
     want = reference(preds, labels, num_classes)
 
-    assert set(got) == set(METRIC_KEYS)
+    assert set(got) == set(RESULT_KEYS)
     assert got["confusion_matrix"] == want["confusion_matrix"]
     for key in ("miou", "pa", "mpa", "fwiou"):
         assert_close(got[key], want[key])

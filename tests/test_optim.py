@@ -1,9 +1,12 @@
+import re
+
 import numpy as np
 import paddle
 import pytest
 
 from paddlefcn import PaddleFCNError, build_model
 from paddlefcn.engine.optim import build_lr_scheduler, build_optimizer, split_decay
+from paddlefcn.registry import LR_SCHEDULES, OPTIMIZERS
 
 
 def lrs(scheduler, n):
@@ -85,3 +88,40 @@ def test_gradient_clipping_and_bad_optimizer(model):
     assert isinstance(optimizer._grad_clip, paddle.nn.ClipGradByGlobalNorm)
     with pytest.raises(PaddleFCNError, match="unknown optimizer.type 'Adam'"):
         build_optimizer(model, {"type": "Adam"}, build_lr_scheduler({"base": 0.1}, 10))
+
+
+def test_a_key_the_entry_does_not_take_is_named_with_the_known_ones(model):
+    with pytest.raises(
+        PaddleFCNError,
+        match=re.escape("unknown config key 'lr.bse' (known here: base, end, power, type, warmup_iters, warmup_start)"),
+    ):
+        build_lr_scheduler({"bse": 0.1}, 10)
+    known = "grad_clip, momentum, nesterov, no_decay, type, weight_decay"
+    with pytest.raises(PaddleFCNError, match=re.escape(f"unknown config key 'optimizer.lr' (known here: {known})")):
+        build_optimizer(model, {"type": "Momentum", "lr": 0.1}, build_lr_scheduler({}, 10))  # an input, not a key
+    with pytest.raises(PaddleFCNError, match=r"^'lr' must be a mapping, got 0.1$"):
+        build_lr_scheduler(0.1, 10)
+
+
+def test_registered_entries_follow_the_plugin_contract(model, monkeypatch):
+    calls = {}
+
+    def step_schedule(total_iters, base, every=1):
+        calls["schedule"] = {"total_iters": total_iters, "base": base, "every": every}
+        return paddle.optimizer.lr.StepDecay(base, step_size=every, gamma=0.5)
+
+    def adam(model, lr, **keys):
+        calls["optimizer"] = keys
+        return paddle.optimizer.Adam(learning_rate=lr, parameters=model.parameters())
+
+    monkeypatch.setitem(LR_SCHEDULES._entries, "step", step_schedule)
+    monkeypatch.setitem(OPTIMIZERS._entries, "Adam", adam)
+    lr = build_lr_scheduler({"type": "step", "base": 0.4, "every": 2}, 10)
+    assert calls["schedule"] == {"total_iters": 10, "base": 0.4, "every": 2}
+    assert lrs(lr, 4).tolist() == pytest.approx([0.4, 0.4, 0.2, 0.2])
+    optimizer = build_optimizer(model, {"type": "Adam", "anything": 1}, lr)  # **keys takes any key
+    assert isinstance(optimizer, paddle.optimizer.Adam) and calls["optimizer"] == {"anything": 1}
+    with pytest.raises(PaddleFCNError, match=re.escape("'lr.gamma' (known here: base, every, type)")):
+        build_lr_scheduler({"type": "step", "base": 0.4, "gamma": 0.1}, 10)
+    with pytest.raises(PaddleFCNError, match=r"unknown lr.type 'stpe' \(known: poly, step\); did you mean 'step'\?"):
+        build_lr_scheduler({"type": "stpe"}, 10)

@@ -1,4 +1,5 @@
-"""A user's own backbone and loss, in a module outside the package, registered through ``imports:``."""
+"""A user's own backbone, loss, transforms, optimizer and LR schedule, in modules outside the package, registered
+through ``imports:``."""
 
 import textwrap
 
@@ -74,6 +75,15 @@ PLUGIN = textwrap.dedent(
             return features
 
 
+    @BACKBONES.register()
+    class MisdeclaredNet(PlugNet):
+        """PlugNet declaring 16 channels for its stride-16 feature, which has 8."""
+
+        def __init__(self, pretrained=None):
+            super().__init__(width=8)
+            self.feature_specs[1] = FeatureSpec("stage3", 16, 16)
+
+
     @LOSSES.register()
     class ScaledCrossEntropy(Loss):
         def __init__(self, ignore_index: int = 255, scale: float = 1.0):
@@ -134,6 +144,62 @@ def test_a_plugin_backbone_and_loss_train_through_the_tool(tmp_path, workers):
     assert done.returncode == 0, done.stderr
     mask = Image.open(masks / "image.png")
     assert mask.mode == "P" and mask.size == (50, 40)
+
+
+def test_a_plugin_backbone_whose_feature_specs_are_wrong_is_refused_at_build(tmp_path):
+    config = plugin_config(tmp_path)
+    run = tmp_path / "run"
+    wrong = "model.backbone={type: MisdeclaredNet}"
+    done = run_subprocess("train", "-c", config, "--save-dir", run, "-o", wrong, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("error:")] == [
+        "error: backbone MisdeclaredNet: feature 'stage3' (index 1) has 8 channels, feature_specs declares 16"
+    ]
+    assert not (run / "checkpoints").exists()
+
+
+OPTIM_PLUGIN = textwrap.dedent(
+    '''
+    """An optimizer and an LR schedule registered from outside paddlefcn."""
+    import paddle
+
+    from paddlefcn import LR_SCHEDULES, OPTIMIZERS
+
+
+    @OPTIMIZERS.register()
+    def PlugAdam(model, lr, beta1=0.9):
+        return paddle.optimizer.Adam(learning_rate=lr, beta1=beta1, parameters=model.parameters())
+
+
+    @LR_SCHEDULES.register()
+    def halving(total_iters, base, every=1):
+        return paddle.optimizer.lr.StepDecay(base, step_size=every, gamma=0.5)
+    '''
+)
+
+
+def test_a_plugin_optimizer_and_lr_schedule_train_through_the_tool(tmp_path):
+    (tmp_path / "my_optim.py").write_text(OPTIM_PLUGIN)
+    config = write_tiny_config(tmp_path, iters=2, eval_interval=2, save_interval=2)
+    cfg = yaml.safe_load(config.read_text())
+    cfg["imports"] = ["my_optim"]
+    cfg["optimizer"] = {"type": "PlugAdam", "beta1": 0.8}
+    cfg["lr"] = {"type": "halving", "base": 0.04}
+    config.write_text(yaml.safe_dump(cfg))
+    run = tmp_path / "run"
+    done = run_subprocess("train", "-c", config, "--save-dir", run, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    logged = [line.split(" lr ")[1].split()[0] for line in done.stdout.splitlines() if " lr " in line]
+    assert logged == ["4.000e-02", "2.000e-02"]  # the plug-in schedule halves the rate each iteration
+    state = paddle.load(str(run / "checkpoints" / "iter_2" / "optim.pdopt"))
+    assert any("moment1" in key for key in state) and not any("velocity" in key for key in state)  # Adam's, not SGD's
+    saved = yaml.safe_load((run / "config.yml").read_text())
+    assert saved["optimizer"] == {"type": "PlugAdam", "beta1": 0.8} and saved["lr"] == {"type": "halving", "base": 0.04}
+    done = run_subprocess("train", "-c", config, "--save-dir", tmp_path / "bad", "-o", "lr.gamma=0.1", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: {config}: unknown config key 'lr.gamma' (known here: base, every, type)"
+    ]
 
 
 def test_a_module_that_fails_to_import_is_one_line_naming_it(tmp_path):

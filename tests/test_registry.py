@@ -1,6 +1,6 @@
 import pytest
 
-from paddlefcn import BACKBONES, HEADS, LOSSES, UPSAMPLERS, PaddleFCNError
+from paddlefcn import BACKBONES, HEADS, LOSSES, LR_SCHEDULES, OPTIMIZERS, UPSAMPLERS, PaddleFCNError
 from paddlefcn.registry import Registry
 
 
@@ -60,3 +60,4 @@ def test_expected_entries_are_registered():
     assert {"FCNHead", "FCN32s", "FCN16s", "FCN8s", "ConvHead"} <= set(HEADS.names())
     assert {"TransposedConv", "Interpolate"} <= set(UPSAMPLERS.names())
     assert {"CrossEntropyLoss", "DiceLoss", "LovaszSoftmaxLoss"} <= set(LOSSES.names())
+    assert {"SGD", "Momentum"} <= set(OPTIMIZERS.names()) and "poly" in LR_SCHEDULES

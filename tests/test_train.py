@@ -277,6 +277,8 @@ def test_train_seed_from_the_config_is_used_and_recorded(tmp_path, tiny_config):
         ("lr.base=null", "lr.base must be a positive number, got None"),
         ("lr.warmup_iters=1.5", "lr.warmup_iters must be an integer >= 0, got 1.5"),
         ("optimizer.grad_clip=0", "optimizer.grad_clip must be a positive number, got 0"),
+        ("optimizer.momentun=0.9", "unknown config key 'optimizer.momentun' (known here: grad_clip, momentum,"),
+        ("lr.bse=0.1", "unknown config key 'lr.bse' (known here: base, end, power, type, warmup_iters, warmup_start)"),
         ("loss.weight=[1, 2]", "loss.weight must list one weight for each of the 7 classes, got [1, 2]"),
         ("loss.weight=abc", "loss.weight: unknown class weighting 'abc' (known: median_frequency, inverse_log, or"),
         ("loss.weight=7", "loss.weight must list one weight for each of the 7 classes, got 7"),

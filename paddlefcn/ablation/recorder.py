@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from paddlefcn.engine.checkpoint import unwrap
-from paddlefcn.engine.hooks import EVAL_TAGS
+from paddlefcn.engine.metrics import SUMMARY_KEYS
 from paddlefcn.engine.trainer import Hook
 
 if TYPE_CHECKING:
     from paddlefcn.engine.trainer import Trainer
-
-METRIC_KEYS = tuple(key for _, key in EVAL_TAGS)
 
 
 class AblationRecorder(Hook):
@@ -38,7 +36,7 @@ class AblationRecorder(Hook):
 
     def after_eval(self, trainer: Trainer) -> None:
         result = trainer.last_eval
-        self.curve.append({"iter": result.iter, **{key: result.metrics[key] for key in METRIC_KEYS}})
+        self.curve.append({"iter": result.iter, **{key: result.metrics[key] for key in SUMMARY_KEYS}})
 
     def elapsed(self) -> float:
         """Seconds of training so far, over all resumed sessions."""

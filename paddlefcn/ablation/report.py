@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from paddlefcn.ablation.plot import plot_curves
+from paddlefcn.engine.metrics import SUMMARY_KEYS
 from paddlefcn.utils.io import atomic_write_text
 
 MARKDOWN_FILE = "results.md"
@@ -43,8 +44,7 @@ def aggregate(results: Sequence[dict]) -> list[Row]:
         by_variant.setdefault(result["variant"], []).append(result)
     rows = []
     for name, runs in by_variant.items():
-        final = {key: np.array([r["final"][key] for r in runs], dtype=np.float64) for key in ("miou", "pa", "mpa")}
-        fwiou = np.array([r["final"]["fwiou"] for r in runs], dtype=np.float64)
+        final = {key: np.array([r["final"][key] for r in runs], dtype=np.float64) for key in SUMMARY_KEYS}
         rows.append(
             Row(
                 variant=name,
@@ -55,7 +55,7 @@ def aggregate(results: Sequence[dict]) -> list[Row]:
                 best_miou=float(np.array([r["best"]["miou"] for r in runs], dtype=np.float64).mean()),
                 pa=float(final["pa"].mean()),
                 mpa=float(final["mpa"].mean()),
-                fwiou=float(fwiou.mean()),
+                fwiou=float(final["fwiou"].mean()),
                 params=int(runs[0]["params"]),
                 train_time_s=float(np.mean([r["train_time_s"] for r in runs])),
             )

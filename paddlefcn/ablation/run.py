@@ -14,11 +14,12 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
-from paddlefcn.ablation.recorder import METRIC_KEYS, AblationRecorder
+from paddlefcn.ablation.recorder import AblationRecorder
 from paddlefcn.ablation.suite import Variant
 from paddlefcn.checks import check_int
 from paddlefcn.config import dump_yaml, load_config
 from paddlefcn.engine.checkpoint import CheckpointManager
+from paddlefcn.engine.metrics import SUMMARY_KEYS
 from paddlefcn.engine.training import train
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
@@ -95,8 +96,8 @@ def summarize(variant: Variant, seed: int, iters: int, recorder: AblationRecorde
         "config": str(variant.config),
         "seed": seed,
         "iters": iters,
-        "final": {key: recorder.curve[-1][key] for key in METRIC_KEYS},
-        "best": {"iter": best["iter"], **{key: best[key] for key in METRIC_KEYS}},
+        "final": {key: recorder.curve[-1][key] for key in SUMMARY_KEYS},
+        "best": {"iter": best["iter"], **{key: best[key] for key in SUMMARY_KEYS}},
         "curve": recorder.curve,
         "params": recorder.params,
         "train_time_s": recorder.elapsed(),

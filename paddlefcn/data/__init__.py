@@ -1,9 +1,10 @@
 """Data: datasets (VOC, VOCAug, FileList, SyntheticShapes), joint transforms, readers and loaders."""
 
 from paddlefcn.data import datasets
+from paddlefcn.data.datasets import dataset_meta
 from paddlefcn.data.io import DataError, list_images, read_image, read_label
 from paddlefcn.data.loader import SeededBatchSampler, build_dataloader, build_dataset
-from paddlefcn.data.meta import DatasetMeta, dataset_meta
+from paddlefcn.data.meta import DatasetMeta
 from paddlefcn.data.transforms import Compose, build_transforms
 from paddlefcn.utils.image import write_label
 from paddlefcn.utils.palette import voc_palette

@@ -7,7 +7,6 @@ from typing import Optional, Sequence
 
 from paddlefcn.checks import check_int, is_int
 from paddlefcn.errors import ConfigError
-from paddlefcn.registry import DATASETS
 from paddlefcn.utils.palette import voc_palette
 
 IGNORE_INDEX = 255
@@ -60,20 +59,6 @@ def make_meta(
 
 def _is_colour(colour: object) -> bool:
     return isinstance(colour, (list, tuple)) and len(colour) == 3 and all(is_int(v) and 0 <= v <= 255 for v in colour)
-
-
-def dataset_meta(dataset_cfg: dict) -> DatasetMeta:
-    """The label semantics of a dataset config (a ``data.train``-style mapping), without touching any file.
-
-    Every registered dataset class provides a static ``describe(cfg) -> DatasetMeta``.
-    """
-    if not isinstance(dataset_cfg, dict) or "type" not in dataset_cfg:
-        raise ConfigError(f"a dataset config needs a 'type' key, got {dataset_cfg!r}")
-    cls = DATASETS.get(dataset_cfg["type"])
-    describe = getattr(cls, "describe", None)
-    if describe is None:
-        raise ConfigError(f"dataset '{dataset_cfg['type']}' does not describe its classes (no describe())")
-    return describe(dataset_cfg)
 
 
 def class_count_mismatch(model_classes: int, split: str, dataset_classes: int) -> Optional[str]:

@@ -19,6 +19,7 @@ from typing import Any, Optional
 import paddle
 from paddle import nn
 
+from paddlefcn.engine.metrics import SUMMARY_KEYS
 from paddlefcn.engine.weights import load_model_weights
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text, finish_interrupted_writes, write_dir_atomically
@@ -124,7 +125,7 @@ class CheckpointManager:
     def save_best(self, model: nn.Layer, iteration: int, metrics: dict) -> Path:
         """Writes the model and its metrics to ``best/``."""
         target = self.save_dir / BEST_DIR
-        summary = {k: metrics[k] for k in ("miou", "pa", "mpa", "fwiou") if k in metrics}
+        summary = {k: metrics[k] for k in SUMMARY_KEYS if k in metrics}
         files = {MODEL_FILE: unwrap(model).state_dict(), STATE_FILE: {"iter": iteration, **summary}}
         write_dir_atomically(target, lambda directory: _write_files(directory, files))
         return target

@@ -13,15 +13,12 @@ import numpy as np
 import paddle
 
 from paddlefcn.engine.checkpoint import CheckpointManager
+from paddlefcn.engine.metrics import SUMMARY_METRICS
 from paddlefcn.engine.trainer import Hook, Trainer
 from paddlefcn.utils.progress import ProgressBar
 
 if TYPE_CHECKING:
     from paddlefcn.data.meta import DatasetMeta
-
-
-# (display name, metrics key) of the summary metrics.
-EVAL_TAGS = (("mIoU", "miou"), ("PA", "pa"), ("MPA", "mpa"), ("FWIoU", "fwiou"))
 
 
 def every(interval: int, trainer: Trainer) -> bool:
@@ -83,7 +80,7 @@ class LoggerHook(Hook):
 
     def after_eval(self, trainer: Trainer) -> None:
         metrics = trainer.last_eval.metrics
-        shown = "  ".join(f"{name} {_metric(metrics[key])}" for name, key in EVAL_TAGS)
+        shown = "  ".join(f"{name} {_metric(metrics[key])}" for name, key in SUMMARY_METRICS)
         self.logger.info("eval at iter %d: %s", trainer.last_eval.iter, shown)
 
     def on_interrupt(self, trainer: Trainer) -> None:
@@ -181,7 +178,7 @@ class VisualDLHook(Hook):
 
     def after_eval(self, trainer: Trainer) -> None:
         step, metrics = trainer.last_eval.iter, trainer.last_eval.metrics
-        for tag, key in EVAL_TAGS:
+        for tag, key in SUMMARY_METRICS:
             if metrics[key] is not None:
                 self.writer.add_scalar(f"Eval/{tag}", metrics[key], step)
         for name, iou in zip(self.class_names, metrics["class_iou"]):

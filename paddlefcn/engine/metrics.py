@@ -13,8 +13,11 @@ import paddle.distributed as dist
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
 
-SUMMARY_LABELS = {"miou": "mIoU", "pa": "PA", "mpa": "MPA", "fwiou": "FWIoU"}
-METRIC_KEYS = ("miou", "pa", "mpa", "fwiou", "class_iou", "class_acc", "confusion_matrix")
+# The summary metrics as (display name, key in a ``compute_metrics`` result), in the order they are shown.
+SUMMARY_METRICS = (("mIoU", "miou"), ("PA", "pa"), ("MPA", "mpa"), ("FWIoU", "fwiou"))
+SUMMARY_KEYS = tuple(key for _, key in SUMMARY_METRICS)
+# Every key of a ``compute_metrics`` result: the summary, then the per-class values and the matrix.
+RESULT_KEYS = (*SUMMARY_KEYS, "class_iou", "class_acc", "confusion_matrix")
 
 
 class ConfusionMatrix:
@@ -84,7 +87,7 @@ def compute_metrics(cm: np.ndarray) -> dict:
         cm: Counts ``[C, C]``, rows ground truth, columns prediction.
 
     Returns:
-        A dict with the keys of ``METRIC_KEYS``: scalars as floats, per-class values as lists and
+        A dict with the keys of ``RESULT_KEYS``: scalars as floats, per-class values as lists and
         the matrix as nested lists of ints.
     """
     cm = np.asarray(cm, dtype=np.float64)
@@ -139,7 +142,7 @@ def format_table(metrics: dict, class_names: Optional[Sequence[str]] = None) -> 
     counts = np.asarray(metrics["confusion_matrix"]).sum(axis=1)
     width = max([len("class")] + [len(name) for name in names])
     lines = [
-        "  ".join(f"{label} {_fmt(metrics[key])}" for key, label in SUMMARY_LABELS.items()),
+        "  ".join(f"{name} {_fmt(metrics[key])}" for name, key in SUMMARY_METRICS),
         f"{'class':<{width}}  {'IoU':>7}  {'Acc':>7}  {'pixels':>12}",
         "-" * (width + 34),
     ]

@@ -1,40 +1,87 @@
-"""The optimizer (SGD with momentum and L2 weight decay) and the learning-rate schedule."""
+"""The optimizer and the learning-rate schedule: built from ``OPTIMIZERS`` and ``LR_SCHEDULES`` by name.
+
+Built in: ``SGD`` (alias ``Momentum``: SGD with momentum and L2 weight decay) and ``poly`` (polynomial decay
+after a linear warm-up). A plug-in registers its own entry (``@OPTIMIZERS.register()`` or
+``@LR_SCHEDULES.register()``) with this contract:
+
+- an LR schedule is called as ``entry(total_iters=..., **keys)`` and returns a ``paddle.optimizer.lr.LRScheduler``
+  that the trainer steps once per iteration;
+- an optimizer is called as ``entry(model=..., lr=..., **keys)`` with the model to train and that schedule, and
+  returns a ``paddle.optimizer.Optimizer``.
+
+``keys`` are the other keys of the ``lr`` / ``optimizer`` section. An entry's keyword parameters are its keys: a
+key that it does not take is refused naming ``lr.<key>`` / ``optimizer.<key>`` and the known ones (an entry
+with ``**kwargs`` takes any key).
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+import inspect
+from typing import Any, Optional
 
 import paddle
 from paddle import nn
 from paddle.optimizer.lr import LinearWarmup, LRScheduler, PolynomialDecay
 
 from paddlefcn.checks import check_int, check_number
-from paddlefcn.errors import ConfigError, PaddleFCNError
-
-# Parameter-name fragments of normalisation layers (paddle names BatchNorm weights "batch_norm2d_0.w_0").
-_NORM_NAMES = ("norm", "bn")
+from paddlefcn.errors import ConfigError
+from paddlefcn.registry import LR_SCHEDULES, OPTIMIZERS, Registry
 
 
 def build_lr_scheduler(lr_cfg: dict, total_iters: int) -> LRScheduler:
-    """Builds the schedule stepped once per iteration.
+    """The schedule of the ``lr`` section (``type`` default ``poly``) over ``total_iters`` iterations."""
+    return _build(LR_SCHEDULES, "lr", lr_cfg, "poly", total_iters=total_iters)
 
-    Keys: ``type`` (``poly``), ``base``, ``power`` (default 0.9), ``end`` (final rate,
-    default 0), ``warmup_iters`` (linear warmup length, default 0), ``warmup_start`` (default ``base / 10``).
+
+def build_optimizer(model: nn.Layer, opt_cfg: dict, lr: LRScheduler) -> paddle.optimizer.Optimizer:
+    """The optimizer of the ``optimizer`` section (``type`` default ``SGD``) over ``model``, following ``lr``."""
+    return _build(OPTIMIZERS, "optimizer", opt_cfg, "SGD", model=model, lr=lr)
+
+
+def _build(registry: Registry, section: str, cfg: Optional[dict], default_type: str, **inputs: Any) -> Any:
+    """The entry of ``registry`` named by ``cfg['type']``, called with the other keys of ``cfg`` and ``inputs``."""
+    if not isinstance(cfg or {}, dict):
+        raise ConfigError(f"'{section}' must be a mapping, got {cfg!r}")
+    cfg = {"type": default_type, **(cfg or {})}
+    parameters = inspect.signature(registry.get(cfg["type"])).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        known = sorted({"type", *parameters} - set(inputs))
+        for key in cfg:
+            if key not in known:
+                raise ConfigError(f"unknown config key '{section}.{key}' (known here: {', '.join(known)})")
+    return registry.build(cfg, **inputs)
+
+
+@LR_SCHEDULES.register("poly")
+def poly_schedule(
+    total_iters: int,
+    base: float = 0.01,
+    power: float = 0.9,
+    end: float = 0.0,
+    warmup_iters: int = 0,
+    warmup_start: Optional[float] = None,
+) -> LRScheduler:
+    """``(base - end) * (1 - t/T)^power + end`` after a linear warm-up from ``warmup_start`` to ``base``.
+
+    Args:
+        total_iters: Iterations of the run, warm-up included.
+        base: The rate at the end of the warm-up.
+        power: Exponent of the decay.
+        end: The final rate.
+        warmup_iters: Length of the warm-up (0: none); shorter than the run.
+        warmup_start: The rate of the first iteration of the warm-up (default ``base / 10``).
     """
-    cfg = dict(lr_cfg or {})
-    kind = cfg.get("type", "poly")
-    base = check_number(cfg.get("base", 0.01), "lr.base", positive=True)
-    end = check_number(cfg.get("end", 0.0), "lr.end")
-    power = check_number(cfg.get("power", 0.9), "lr.power")
-    warmup = check_int(cfg.get("warmup_iters", 0), "lr.warmup_iters", minimum=0)
+    base = check_number(base, "lr.base", positive=True)
+    end = check_number(end, "lr.end")
+    power = check_number(power, "lr.power")
+    warmup = check_int(warmup_iters, "lr.warmup_iters", minimum=0)
     if not 0 <= warmup < total_iters:
         raise ConfigError(f"lr.warmup_iters must be in [0, train.iters={total_iters}), got {warmup}")
-    if kind != "poly":
-        raise PaddleFCNError(f"unknown lr.type '{kind}' (known: poly)")
     schedule = PolynomialDecay(base, total_iters - warmup, end_lr=end, power=power)
     if warmup == 0:
         return schedule
-    return LinearWarmup(schedule, warmup, check_number(cfg.get("warmup_start", base / 10), "lr.warmup_start"), base)
+    start = check_number(base / 10 if warmup_start is None else warmup_start, "lr.warmup_start")
+    return LinearWarmup(schedule, warmup, start, base)
 
 
 def fit_warmup(lr_cfg: Optional[dict], total_iters: int) -> Optional[str]:
@@ -82,24 +129,38 @@ def split_decay(model: nn.Layer, no_decay: Optional[list[str]]) -> tuple[list, l
     return decay, plain
 
 
-def build_optimizer(model: nn.Layer, opt_cfg: dict, lr: LRScheduler) -> paddle.optimizer.Optimizer:
-    """SGD with momentum; keys ``momentum``, ``weight_decay``, ``no_decay``, ``nesterov``, ``grad_clip``."""
-    cfg = dict(opt_cfg or {})
-    kind = cfg.pop("type", "SGD")
-    if kind not in ("SGD", "Momentum"):
-        raise PaddleFCNError(f"unknown optimizer.type '{kind}' (known: SGD)")
-    weight_decay = float(cfg.get("weight_decay", 0.0))
-    decay, plain = split_decay(model, cfg.get("no_decay"))
-    groups = [{"params": decay, "weight_decay": weight_decay}]
+@OPTIMIZERS.register("Momentum")  # Paddle's name for it
+@OPTIMIZERS.register("SGD")
+def sgd_with_momentum(
+    model: nn.Layer,
+    lr: LRScheduler,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    no_decay: Optional[list[str]] = None,
+    nesterov: bool = False,
+    grad_clip: Optional[float] = None,
+) -> paddle.optimizer.Optimizer:
+    """SGD with momentum and L2 weight decay (``paddle.optimizer.Momentum``).
+
+    Args:
+        model: The model whose trainable parameters are optimised.
+        lr: The learning-rate schedule.
+        momentum: Momentum factor.
+        weight_decay: L2 coefficient of the parameters not matched by ``no_decay``.
+        no_decay: Parameters without weight decay (see ``split_decay``).
+        nesterov: Nesterov momentum.
+        grad_clip: Clips the global gradient norm to this value (``None``: no clipping).
+    """
+    decay, plain = split_decay(model, no_decay)
+    groups = [{"params": decay, "weight_decay": float(weight_decay)}]
     if plain:
         groups.append({"params": plain, "weight_decay": 0.0})
-    clip = cfg.get("grad_clip")
-    if clip is not None:
-        check_number(clip, "optimizer.grad_clip", positive=True)
+    if grad_clip is not None:
+        check_number(grad_clip, "optimizer.grad_clip", positive=True)
     return paddle.optimizer.Momentum(
         learning_rate=lr,
-        momentum=check_number(cfg.get("momentum", 0.9), "optimizer.momentum"),
+        momentum=check_number(momentum, "optimizer.momentum"),
         parameters=groups,
-        use_nesterov=bool(cfg.get("nesterov", False)),
-        grad_clip=nn.ClipGradByGlobalNorm(float(clip)) if clip is not None else None,
+        use_nesterov=bool(nesterov),
+        grad_clip=nn.ClipGradByGlobalNorm(float(grad_clip)) if grad_clip is not None else None,
     )

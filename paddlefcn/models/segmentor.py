@@ -10,6 +10,7 @@ from paddle import nn
 
 from paddlefcn.checks import check_int, check_number
 from paddlefcn.errors import ConfigError, PaddleFCNError
+from paddlefcn.models.backbones.base import check_feature_specs
 from paddlefcn.registry import BACKBONES, HEADS
 
 # The coarsest stride of every backbone; inputs are padded to a multiple of it.
@@ -91,6 +92,7 @@ def build_model(model_cfg: dict) -> FCN:
             raise ConfigError(f"model: missing required key 'model.{key}'")
     num_classes = check_int(model_cfg["num_classes"], "model.num_classes")
     backbone = BACKBONES.build(model_cfg["backbone"])
+    check_feature_specs(backbone, model_cfg["backbone"]["type"])
     specs = {"feature_specs": backbone.feature_specs, "num_classes": num_classes}
     head = HEADS.build(model_cfg["head"], **specs)
     aux_heads = [HEADS.build(_without_loss_weight(cfg), **specs) for cfg in aux_head_configs(model_cfg)]

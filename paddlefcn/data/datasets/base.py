@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from abc import ABCMeta, abstractmethod
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -13,14 +14,15 @@ from paddlefcn.data.io import BAD_LIST, BAD_VALUE, EMPTY_LIST, MISSING, SIZE_MIS
 from paddlefcn.data.meta import DatasetMeta
 from paddlefcn.data.transforms import Compose
 from paddlefcn.errors import ConfigError
+from paddlefcn.registry import DATASETS
 
 Sample = tuple[str, str]
 
 
-class SegDataset(Dataset):
+class SegDataset(Dataset, metaclass=ABCMeta):
     """Image/label pairs with label semantics; ``dataset[i]`` is ``(image CHW float32, label HW int64)``.
 
-    Subclasses find their file pairs and implement ``describe(cfg) -> DatasetMeta``.
+    Subclasses find their file pairs and implement ``describe``, which ``dataset_meta`` calls on configs.
 
     Args:
         samples: ``(image_path, label_path)`` pairs.
@@ -42,6 +44,15 @@ class SegDataset(Dataset):
         self.palette = meta.palette
         self.transforms = transforms if transforms is not None else Compose([])
         self.transforms.fill_labels_with(meta.ignore_index)
+
+    @classmethod
+    @abstractmethod
+    def describe(cls, cfg: dict) -> DatasetMeta:
+        """The classes, names, colours and ignore value of this dataset, from its config alone (no file is read).
+
+        Args:
+            cfg: The dataset's config mapping (``data.train``-style); a dataset with fixed classes ignores it.
+        """
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -85,6 +96,19 @@ class SegDataset(Dataset):
         label = read_label(path, self.palette, self.ignore_index)
         check_label_values(label, self.num_classes, self.ignore_index, path)
         return label
+
+
+def dataset_meta(dataset_cfg: dict) -> DatasetMeta:
+    """The label semantics of a dataset config (a ``data.train``-style mapping), from its class's ``describe``."""
+    if not isinstance(dataset_cfg, dict) or "type" not in dataset_cfg:
+        raise ConfigError(f"a dataset config needs a 'type' key, got {dataset_cfg!r}")
+    name = dataset_cfg["type"]
+    cls = DATASETS.get(name)
+    if not (isinstance(cls, type) and issubclass(cls, SegDataset)):
+        raise ConfigError(f"dataset '{name}' is {cls!r}, not a subclass of paddlefcn.data.datasets.SegDataset")
+    if "describe" in cls.__abstractmethods__:
+        raise ConfigError(f"dataset '{name}' does not describe its classes (no describe())")
+    return cls.describe(dataset_cfg)
 
 
 class LabelsAtFileSize(Dataset):

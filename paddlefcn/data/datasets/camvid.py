@@ -60,8 +60,8 @@ class CamVid(SegDataset):
         self.root = str(root)
         self.split = split
 
-    @staticmethod
-    def describe(cfg: dict) -> DatasetMeta:
+    @classmethod
+    def describe(cls, cfg: dict) -> DatasetMeta:
         """The 11 CamVid classes with their CamVid colours; 11 (void) is ignored."""
         return make_meta(len(CAMVID_CLASSES), CAMVID_CLASSES, CAMVID_PALETTE, CAMVID_VOID, source="CamVid")
 

@@ -51,8 +51,8 @@ class FileList(SegDataset):
         super().__init__(samples, meta, transforms, str(list_path))
         self.root = str(root)
 
-    @staticmethod
-    def describe(cfg: dict) -> DatasetMeta:
+    @classmethod
+    def describe(cls, cfg: dict) -> DatasetMeta:
         """The classes given in the config (``num_classes`` and optional ``class_names``, ``palette``)."""
         if "num_classes" not in cfg:
             raise PaddleFCNError("FileList: missing required key 'num_classes'")

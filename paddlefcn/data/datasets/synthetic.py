@@ -204,8 +204,8 @@ class SyntheticShapes(SegDataset):
         self.root = str(tree)
         self.split = split
 
-    @staticmethod
-    def describe(cfg: dict) -> DatasetMeta:
+    @classmethod
+    def describe(cls, cfg: dict) -> DatasetMeta:
         """Seven classes: background and six shapes."""
         return make_meta(len(CLASS_NAMES), CLASS_NAMES, PALETTE)
 

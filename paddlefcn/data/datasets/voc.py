@@ -48,8 +48,8 @@ class VOC(SegDataset):
         self.root = str(root)
         self.split = split
 
-    @staticmethod
-    def describe(cfg: dict) -> DatasetMeta:
+    @classmethod
+    def describe(cls, cfg: dict) -> DatasetMeta:
         """The 21 VOC classes with the VOC colour map."""
         return make_meta(len(VOC_CLASSES), VOC_CLASSES, voc_palette(len(VOC_CLASSES)))
 
