@@ -70,14 +70,19 @@ def pad_to_stride(x: paddle.Tensor) -> paddle.Tensor:
 
     The padding is built by concatenation, with shapes computed in the graph so exported models keep
     dynamic sizes; ``F.pad`` is avoided because paddle2onnx 2.1 converts Paddle 3's ``pad3d`` without
-    its pad value, which would corrupt every exported ONNX model's border.
+    its pad value, which would corrupt every exported ONNX model's border. The zeros concatenated are
+    ``OUTPUT_STRIDE`` rows and columns, then cut to size: a zero-size tensor (an input side that is
+    already a multiple) makes Paddle Inference 3.3's oneDNN bf16 pass fail at the first run.
     """
     shape = paddle.shape(x)
     batch, channels, height, width = shape[0], shape[1], shape[2], shape[3]
-    pad_h = (OUTPUT_STRIDE - height % OUTPUT_STRIDE) % OUTPUT_STRIDE
-    pad_w = (OUTPUT_STRIDE - width % OUTPUT_STRIDE) % OUTPUT_STRIDE
-    x = paddle.concat([x, paddle.zeros(paddle.stack([batch, channels, pad_h, width]), x.dtype)], axis=2)
-    return paddle.concat([x, paddle.zeros(paddle.stack([batch, channels, height + pad_h, pad_w]), x.dtype)], axis=3)
+    stride = paddle.full_like(height, OUTPUT_STRIDE)
+    padded_h = height + (OUTPUT_STRIDE - height % OUTPUT_STRIDE) % OUTPUT_STRIDE
+    padded_w = width + (OUTPUT_STRIDE - width % OUTPUT_STRIDE) % OUTPUT_STRIDE
+    x = paddle.concat([x, paddle.zeros(paddle.stack([batch, channels, stride, width]), x.dtype)], axis=2)
+    x = x[:, :, :padded_h]
+    x = paddle.concat([x, paddle.zeros(paddle.stack([batch, channels, padded_h, stride]), x.dtype)], axis=3)
+    return x[:, :, :, :padded_w]
 
 
 def build_model(model_cfg: dict) -> FCN:
