@@ -74,7 +74,12 @@ def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpu-threads", type=int, default=None, help="CPU threads (default: OMP_NUM_THREADS or all)")
     parser.add_argument("--no-onednn", action="store_true", help="CPU: Paddle's own kernels instead of oneDNN")
     parser.add_argument("--use-trt", action="store_true", help="use TensorRT (GPU)")
-    parser.add_argument("--precision", default="fp32", help="fp32 | fp16 (fp16 needs a GPU)")
+    parser.add_argument(
+        "--precision",
+        default=None,
+        help="default: the export's (deploy.yaml: fp32, bf16 or int8, chosen by tools/export.py --precision); "
+        "fp16 runs an fp32 export in half precision on a GPU",
+    )
 
 
 def predictor_options(args: argparse.Namespace) -> dict:

@@ -136,10 +136,17 @@ class Experiment:
         save_dir: str | os.PathLike,
         output_op: Optional[str] = None,
         input_shape: Optional[Sequence[int]] = None,
-        fmt: str = "paddle",
+        fmt: Optional[str] = None,
+        precision: Optional[str] = None,
+        **options: Any,
     ) -> DeployConfig:
-        """Exports for deployment and checks the export against the model; returns its ``DeployConfig``."""
-        return export_model(self.cfg, weights, save_dir, output_op, input_shape, fmt)
+        """Exports for deployment and checks the export against the model; returns its ``DeployConfig``.
+
+        ``precision`` (``fp32``, ``bf16``, ``int8``) and ``options`` (``calib_images``, ``calib_split``,
+        ``calib_method``, ``check_images``, ``max_miou_drop``) override the config's ``export`` keys; see
+        ``paddlefcn.deploy.export_model``.
+        """
+        return export_model(self.cfg, weights, save_dir, output_op, input_shape, fmt, precision, **options)
 
     def benchmark(
         self, options: Optional[BenchmarkOptions] = None, work_dir: Optional[str | os.PathLike] = None

@@ -261,6 +261,12 @@ class ExportSettings(Section):
     output_op: str = setting("argmax", output_op_check, "argmax (labels), softmax or none (logits)")
     input_shape: tuple[int, ...] = setting(DYNAMIC_SHAPE, input_shape_check, "N 3 H W, -1 for a dynamic dimension")
     resize: Optional[Sequence[int]] = setting(None, None, "[h, w] the deployed model resizes inputs to")
+    precision: str = setting("fp32", one_of("fp32", "bf16", "int8"), "fp32; bf16: Paddle Inference; int8: ONNX Runtime")
+    calib_images: int = setting(64, positive_int, "int8: images calibrated on, spread over calib_split")
+    calib_split: str = setting("train", one_of("train", "val", "test"), "int8: the data split calibrated on")
+    calib_method: str = setting("minmax", one_of("minmax", "percentile", "entropy"), "int8: activation ranges from")
+    check_images: int = setting(32, non_negative_int, "bf16/int8: val images scored against fp32 (0: no check)")
+    max_miou_drop: Optional[float] = setting(1.0, None, "bf16/int8: largest val mIoU drop in points; null: no limit")
 
 
 @dataclass(frozen=True)

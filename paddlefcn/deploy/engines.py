@@ -17,11 +17,13 @@ import numpy as np
 
 from paddlefcn.checks import check_int
 from paddlefcn.deploy.manifest import INPUT_NAME
+from paddlefcn.deploy.precision import require_bf16_cpu, warn_without_vnni
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.env import available_cores, requested_threads
 
 DEVICES = ("cpu", "gpu")
-PRECISIONS = ("fp32", "fp16")
+# fp16: an fp32 export run in half precision on a GPU; bf16 and int8: exports of that precision (on CPU).
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 ONEDNN_CACHE_SHAPES = 10  # oneDNN keeps kernels for this many input shapes; bounds memory with varied sizes
 TRT_WORKSPACE = 1 << 30
 # Paddle 3's executor frees each dead intermediate tensor on a garbage-collector thread. On a CPU that
@@ -55,7 +57,8 @@ class RuntimeOptions:
         onednn: Use oneDNN kernels on CPU (Paddle Inference).
         gpu_id: GPU index.
         use_trt: Run supported subgraphs with TensorRT (GPU only).
-        precision: ``fp32`` or ``fp16`` (GPU only).
+        precision: ``fp32``; ``fp16`` (an fp32 export in half precision, GPU only); ``bf16`` or ``int8``
+            (exports of that precision, CPU only).
         trt_shapes: ``(min, opt, max)`` NCHW input shapes TensorRT builds for (dynamic shape ranges).
     """
 
@@ -73,8 +76,13 @@ class RuntimeOptions:
             raise PaddleFCNError(f"unknown device '{self.device}' (known: {', '.join(DEVICES)})")
         if self.precision not in PRECISIONS:
             raise PaddleFCNError(f"unknown precision '{self.precision}' (known: {', '.join(PRECISIONS)})")
-        if self.device == "cpu" and (self.use_trt or self.precision != "fp32"):
+        if self.device == "cpu" and (self.use_trt or self.precision == "fp16"):
             raise PaddleFCNError("TensorRT and fp16 need --device gpu")
+        if self.device == "gpu" and self.precision in ("bf16", "int8"):
+            raise PaddleFCNError(
+                f"a {self.precision} export runs on the CPU only; for a GPU export fp32 "
+                "(and run it with --precision fp16, with or without --use-trt)"
+            )
         if self.cpu_threads is not None:
             check_int(self.cpu_threads, "cpu_threads", error=PaddleFCNError)
         if self.use_trt and self.trt_shapes is None:
@@ -124,9 +132,13 @@ class PaddleEngine:
             self._configure_gpu(config, model_file, options)
         else:
             config.disable_gpu()
+            if options.precision == "bf16":
+                self._check_bf16(model_file, options)
             if options.onednn and not onednn_cannot_run(model_file):
                 config.enable_mkldnn()
                 config.set_mkldnn_cache_capacity(ONEDNN_CACHE_SHAPES)
+                if options.precision == "bf16":
+                    config.enable_mkldnn_bfloat16()
             else:
                 config.disable_mkldnn()  # on by default for CPU in Paddle 2.6 and 3.x
             config.set_cpu_math_library_num_threads(options.threads())
@@ -140,6 +152,17 @@ class PaddleEngine:
         self.input_name = self.predictor.get_input_names()[0]
         self.output_name = self.predictor.get_output_names()[0]
         self._first_run_flags = CPU_FIRST_RUN_FLAGS if self.onednn else {}
+
+    @staticmethod
+    def _check_bf16(model_file: Path, options: RuntimeOptions) -> None:
+        """Raises one line where oneDNN's bfloat16 kernels cannot run: no AVX-512 BF16, oneDNN off or unusable."""
+        require_bf16_cpu()
+        if not options.onednn:
+            raise PaddleFCNError("a bf16 export runs with oneDNN's bfloat16 kernels: drop --no-onednn")
+        if onednn_cannot_run(model_file):
+            raise PaddleFCNError(
+                f"{model_file}: a bf16 export needs oneDNN, which Paddle 3.x cannot run on this graph's bilinear_interp"
+            )
 
     @staticmethod
     def _configure_gpu(config, model_file: Path, options: RuntimeOptions) -> None:
@@ -185,7 +208,15 @@ class PaddleEngine:
         handle.reshape(list(batch.shape))
         handle.copy_from_cpu(np.ascontiguousarray(batch, dtype=np.float32))
         with paddle_flags(self._first_run_flags):
-            self.predictor.run()
+            try:
+                self.predictor.run()
+            except Exception as err:  # oneDNN reports a failed primitive as a bare std::exception
+                if self.options.precision != "bf16":
+                    raise
+                raise PaddleFCNError(
+                    f"Paddle Inference {_paddle_version()} cannot run this model with oneDNN's bfloat16 kernels "
+                    f"({type(err).__name__}: {' '.join(str(err).split())[:200]}); export fp32 or int8"
+                ) from err
         self._first_run_flags = {}
         return self.predictor.get_output_handle(self.output_name).copy_to_cpu()
 
@@ -210,6 +241,8 @@ class OnnxEngine:
             raise PaddleFCNError("the onnx format needs onnxruntime: pip install 'paddlefcn[onnx]'") from err
         options.check()
         self.options = options
+        if options.precision == "int8":
+            warn_without_vnni()
         session_options = ort.SessionOptions()
         session_options.intra_op_num_threads = options.threads()
         session_options.inter_op_num_threads = 1
@@ -276,10 +309,16 @@ def paddle_flags(flags: dict[str, object]) -> Iterator[None]:
             paddle.set_flags(saved)
 
 
+def _paddle_version() -> str:
+    import paddle
+
+    return paddle.__version__
+
+
 def _settings(options: RuntimeOptions, onednn: bool) -> str:
     if options.device == "cpu":
         kernels = ", oneDNN" if onednn else ""
-        return f"cpu{kernels}, {options.threads()} threads"
+        return f"cpu{kernels}, {options.threads()} threads, {options.precision}"
     trt = ", TensorRT" if options.use_trt else ""
     return f"gpu:{options.gpu_id}{trt}, {options.precision}"
 

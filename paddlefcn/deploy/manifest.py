@@ -14,6 +14,19 @@ Example (Paddle 3.x, ``--format onnx``)::
     class_names: [background, aeroplane, ...]
     palette: [[0, 0, 0], [128, 0, 0], ...]
     exported_with: {paddlefcn: 0.1.0, paddle: 3.3.1, paddle2onnx: 2.1.0}
+    precision: fp32
+
+An int8 export (``--precision int8``) holds only ``model.int8.onnx``, and says how it was made and what it cost::
+
+    format: onnx
+    files:
+      onnx: {model: model.int8.onnx}
+    precision: int8
+    calibration: {split: train, images: 64, method: minmax}
+    quantization: {tool: onnxruntime 1.32.0 quantize_static, format: QDQ, weights: int8 per channel,
+                   activations: uint8, op_types: [Conv]}
+    accuracy: {split: val, images: 32, precision: int8, miou_fp32: 0.5217, miou: 0.5196, miou_drop: 0.21,
+               mask_agreement: 0.9874}
 """
 
 from __future__ import annotations
@@ -21,9 +34,11 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from paddlefcn.checks import check_int, is_int
 from paddlefcn.config import dump_yaml, parse_yaml
+from paddlefcn.deploy.precision import check_backend, check_precision
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.io import atomic_write_text
 
@@ -33,7 +48,8 @@ FORMATS = ("paddle", "onnx")
 OUTPUT_OPS = ("argmax", "softmax", "none")
 # The files each format needs, by role.
 FORMAT_FILES = {"paddle": ("model", "params"), "onnx": ("model",)}
-OPTIONAL_KEYS = ("exported_with", "imports")  # absent from older exports
+# Absent from older exports (which are fp32); calibration, quantization and accuracy are null for fp32.
+OPTIONAL_KEYS = ("exported_with", "imports", "precision", "calibration", "quantization", "accuracy")
 
 
 @dataclass
@@ -51,6 +67,12 @@ class DeployConfig:
         palette: One ``[r, g, b]`` per class.
         exported_with: Versions of the packages that wrote the export.
         imports: The config's ``imports``: modules registering what ``transforms`` names (a user's own transforms).
+        precision: ``fp32``, ``bf16`` (the fp32 Paddle program run with oneDNN's bfloat16 kernels) or ``int8``
+            (an ONNX Runtime QDQ model); every model file of the export has it.
+        calibration: int8: the ``split``, ``images`` and ``method`` the activation ranges were calibrated with.
+        quantization: int8: the tool, format, types and op types quantized.
+        accuracy: bf16/int8: ``AccuracyCost.as_dict()``, what the reduced precision cost on val images
+            (``null`` if the export was told not to check, ``--check-images 0``).
     """
 
     format: str
@@ -63,6 +85,10 @@ class DeployConfig:
     palette: list[list[int]]
     exported_with: dict[str, str] = field(default_factory=dict)
     imports: list[str] = field(default_factory=list)
+    precision: str = "fp32"
+    calibration: Optional[dict] = None
+    quantization: Optional[dict] = None
+    accuracy: Optional[dict] = None
 
     def model_files(self, model_dir: str | os.PathLike, fmt: str) -> dict[str, Path]:
         """Absolute paths of the files of ``fmt``, by role; raises if ``fmt`` was not exported."""
@@ -128,8 +154,11 @@ def _check(deploy: DeployConfig, root: Path, path: Path) -> None:
     try:
         check_format(deploy.format)
         check_output_op(deploy.output_op)
+        check_precision(deploy.precision)
     except PaddleFCNError as err:
         raise PaddleFCNError(f"{path}: {err}") from None
+    for fmt in deploy.files if isinstance(deploy.files, dict) else ():
+        check_backend(deploy.precision, fmt, str(path))
     if not isinstance(deploy.files, dict) or deploy.format not in deploy.files:
         raise PaddleFCNError(f"{path}: 'files' has no entry for its format '{deploy.format}'")
     for fmt, files in deploy.files.items():

@@ -14,8 +14,9 @@ from paddlefcn.config import import_plugins
 from paddlefcn.data import build_transforms
 from paddlefcn.data.io import read_image
 from paddlefcn.data.transforms import resize_label
-from paddlefcn.deploy.engines import RuntimeOptions, Shape, create_engine
-from paddlefcn.deploy.manifest import DEPLOY_FILE, check_format, read_deploy_config
+from paddlefcn.deploy.engines import PRECISIONS, RuntimeOptions, Shape, create_engine
+from paddlefcn.deploy.manifest import DEPLOY_FILE, DeployConfig, check_format, read_deploy_config
+from paddlefcn.deploy.precision import check_backend
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.visualize import save_prediction
 
@@ -37,10 +38,14 @@ class Predictor:
         onednn: Use oneDNN on CPU (Paddle Inference).
         gpu_id: GPU index.
         use_trt: Use TensorRT on the GPU.
-        precision: ``fp32`` or ``fp16`` (GPU only).
+        precision: Default: the export's (``deploy.yaml``: ``fp32``, ``bf16`` or ``int8``), which is the only one
+            it runs in, except that an fp32 export also runs in ``fp16`` on a GPU. bf16 and int8 are chosen at
+            export (``tools/export.py --precision``), where their accuracy cost is measured.
         batch_size: Largest batch run at once (also TensorRT's largest batch).
         trt_shapes: TensorRT's ``(min, opt, max)`` NCHW input shapes; by default sizes 32 to 2048 (opt 512),
             or the exported fixed/resized size.
+        deploy: The export's configuration when it is not to be read from ``model_dir/deploy.yaml`` (the export's
+            own checks, before that file is written).
     """
 
     def __init__(
@@ -52,13 +57,16 @@ class Predictor:
         onednn: bool = True,
         gpu_id: int = 0,
         use_trt: bool = False,
-        precision: str = "fp32",
+        precision: Optional[str] = None,
         batch_size: int = 1,
         trt_shapes: Optional[tuple[Shape, Shape, Shape]] = None,
+        deploy: Optional[DeployConfig] = None,
     ) -> None:
         self.model_dir = Path(os.path.expanduser(str(model_dir)))
-        self.deploy = read_deploy_config(self.model_dir)
+        self.deploy = deploy if deploy is not None else read_deploy_config(self.model_dir)
         self.backend = check_format(backend or self.deploy.format)
+        check_backend(self.deploy.precision, self.backend, str(self.model_dir / DEPLOY_FILE))
+        self.precision = self._runtime_precision(precision)  # what the model runs in
         check_int(batch_size, "batch size", error=PaddleFCNError)
         fixed_batch = self.deploy.input_shape[0]
         self.batch_size = fixed_batch if fixed_batch > 0 else batch_size
@@ -69,8 +77,23 @@ class Predictor:
             raise PaddleFCNError(f"{self.model_dir / DEPLOY_FILE}: {err}") from err
         if use_trt and trt_shapes is None:
             trt_shapes = self._default_trt_shapes()
-        options = RuntimeOptions(device, cpu_threads, onednn, gpu_id, use_trt, precision, trt_shapes)
+        options = RuntimeOptions(device, cpu_threads, onednn, gpu_id, use_trt, self.precision, trt_shapes)
         self.engine = create_engine(self.deploy.model_files(self.model_dir, self.backend), self.backend, options)
+
+    def _runtime_precision(self, asked: Optional[str]) -> str:
+        """The precision to run in: the export's, or fp16 for an fp32 export; raises one line for anything else."""
+        exported = self.deploy.precision
+        if asked is not None and asked not in PRECISIONS:
+            raise PaddleFCNError(f"unknown precision '{asked}' (known: {', '.join(PRECISIONS)})")
+        if asked is None or asked == exported or (asked == "fp16" and exported == "fp32"):
+            return asked or exported
+        where = self.model_dir / DEPLOY_FILE
+        if exported != "fp32":
+            raise PaddleFCNError(f"{where}: this is a {exported} export, which runs in {exported} only, not {asked}")
+        raise PaddleFCNError(
+            f"{where}: this is an fp32 export; {asked} is chosen at export (tools/export.py --precision {asked}), "
+            "where its accuracy cost is measured"
+        )
 
     @property
     def palette(self) -> list[list[int]]:

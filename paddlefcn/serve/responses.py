@@ -54,7 +54,8 @@ def class_counts(labels: np.ndarray, class_names: list[str], palette: list[list[
 
 
 def model_info(summary: ModelSummary, limits: ServeLimits) -> dict:
-    """The served model's ``deploy.yaml`` facts, the backend running it, the package versions and the limits."""
+    """The served model's ``deploy.yaml`` facts (its precision, calibration and accuracy cost included), the backend
+    running it, the package versions and the limits."""
     deploy = summary.deploy
     return {
         "model_dir": summary.model_dir,
@@ -64,6 +65,9 @@ def model_info(summary: ModelSummary, limits: ServeLimits) -> dict:
         "transforms": deploy.transforms,
         "input_shape": deploy.input_shape,
         "output_op": deploy.output_op,
+        "precision": deploy.precision,
+        "calibration": deploy.calibration,
+        "accuracy": deploy.accuracy,
         "backend": summary.backend,
         "runtime": summary.runtime,
         "versions": {"paddlefcn": paddlefcn.__version__, "paddle": summary.paddle_version},
