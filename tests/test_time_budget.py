@@ -116,10 +116,11 @@ def test_measuring_leaves_the_run_as_a_fixed_count_would_give_it(tmp_path, tiny_
     """The probe steps are undone: weights, statistics and random generators are as before them."""
     tiny_config(eval_interval=1.0, save_interval=1.0)
     budgeted, fixed = RecordLoss(), RecordLoss()
-    run(tmp_path, "budgeted", time_budget="10m", extra_hooks=[budgeted, InterruptAt(4)])
+    warmup = ["lr.warmup_iters=20"]  # longer than the probe's steps: the probe's schedule must still be valid
+    run(tmp_path, "budgeted", warmup, time_budget="10m", extra_hooks=[budgeted, InterruptAt(4)])
     iters = load_config(tmp_path / "budgeted" / "config.yml")["train"]["iters"]
     assert iters > 4
-    run(tmp_path, "fixed", ["train.time_budget=null", f"train.iters={iters}"], extra_hooks=[fixed, InterruptAt(4)])
+    run(tmp_path, "fixed", [*warmup, f"train.iters={iters}"], extra_hooks=[fixed, InterruptAt(4)])
     assert len(budgeted.losses) == len(fixed.losses) == 4
     np.testing.assert_allclose(budgeted.losses, fixed.losses, rtol=1e-6)
 

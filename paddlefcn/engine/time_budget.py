@@ -29,6 +29,7 @@ from paddlefcn.settings import interval_steps
 PROBE_WARMUP = 3  # untimed steps first: loader workers start, kernels are chosen
 PROBE_STEPS = 8  # timed steps
 PROBE_VAL_BATCHES = 3
+PROBE_SCHEDULE_ITERS = 1_000_000  # the length of the probe optimizer's LR schedule
 MARGIN = 0.03  # of the budget, kept free for what the estimate misses
 
 clock: Callable[[], float] = time.perf_counter  # the one clock of the budget (tests replace it)
