@@ -18,7 +18,6 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.static import InputSpec
 
-import paddlefcn
 from paddlefcn.checks import is_int
 from paddlefcn.data import build_transforms, dataset_meta
 from paddlefcn.data.meta import DatasetMeta, make_meta
@@ -37,6 +36,7 @@ from paddlefcn.engine.builder import Builder
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import TRANSFORMS
 from paddlefcn.utils.env import on_gpu
+from paddlefcn.version import __version__
 
 DYNAMIC_SHAPE = [-1, 3, -1, -1]
 # Dynamic dimensions of the self-check input: odd sizes, so the pad-to-32 and crop are exercised.
@@ -93,7 +93,7 @@ def export_model(
     output_op = check_output_op(output_op or export_cfg.get("output_op") or "argmax")
     shape = check_input_shape(input_shape or export_cfg.get("input_shape") or DYNAMIC_SHAPE)
     check_format(fmt)
-    versions = {"paddlefcn": paddlefcn.__version__, "paddle": paddle.__version__}
+    versions = {"paddlefcn": __version__, "paddle": paddle.__version__}
     if fmt == "onnx":
         versions["paddle2onnx"] = require_onnx_packages()
     transforms = deploy_transforms(cfg, export_cfg.get("resize"))
