@@ -78,8 +78,9 @@ def test_the_plan_is_the_most_iterations_that_fit(eval_interval, save_interval):
 def test_a_budget_too_small_for_the_warmup_and_one_evaluation_is_one_line_with_the_numbers():
     costs = RunCosts(step=2.0, evaluation=30.0, checkpoint=1.0)
     message = (
-        r"train.time_budget 2m is too small: 100 s remain for training, but the warm-up \(50 iterations at 2.00 s "
-        r"each\), one evaluation \(30.0 s\) and one checkpoint \(1.0 s\) need 133 s"
+        r"train.time_budget 2m is too small: 100 s remain for training, but the shortest run, the warm-up and one "
+        r"more iteration \(51 at 2.00 s\) with 2 evaluation\(s\) \(30.0 s each\) and 2 checkpoint\(s\) "
+        r"\(1.0 s each\), needs 169 s"
     )
     with pytest.raises(ConfigError, match=message):
         plan_iterations(100, costs, 0.5, 0.5, 50, "2m")

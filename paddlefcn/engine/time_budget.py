@@ -114,11 +114,13 @@ def plan_iterations(
 
     fewest = warmup_iters + 1
     if spent(fewest) > usable:
-        need = fewest * costs.step + costs.evaluation + costs.checkpoint
+        evaluations = _occurrences(fewest, interval_steps(eval_interval, fewest))
+        checkpoints = _occurrences(fewest, interval_steps(save_interval, fewest))
         raise ConfigError(
             f"train.time_budget {budget_text} is too small: {max(seconds, 0):.0f} s remain for training, but the "
-            f"warm-up ({warmup_iters} iterations at {costs.step:.2f} s each), one evaluation "
-            f"({costs.evaluation:.1f} s) and one checkpoint ({costs.checkpoint:.1f} s) need {need:.0f} s"
+            f"shortest run, the warm-up and one more iteration ({fewest} at {costs.step:.2f} s) with "
+            f"{evaluations} evaluation(s) ({costs.evaluation:.1f} s each) and {checkpoints} checkpoint(s) "
+            f"({costs.checkpoint:.1f} s each), needs {spent(fewest) / (1 - MARGIN):.0f} s"
         )
     iters = max(fewest, int(usable / costs.step))
     while spent(iters) > usable:  # downwards: with fractional intervals spent() is not monotonic in the count
