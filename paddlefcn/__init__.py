@@ -15,8 +15,7 @@ from paddlefcn.errors import PaddleFCNError
 from paddlefcn.experiment import Experiment
 from paddlefcn.models import FCN, build_model
 from paddlefcn.registry import BACKBONES, DATASETS, HEADS, LOSSES, LR_SCHEDULES, OPTIMIZERS, TRANSFORMS, UPSAMPLERS
-
-__version__ = "0.1.0"
+from paddlefcn.version import __version__
 
 __all__ = [
     "BACKBONES",

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Callable, NoReturn, Optional, Sequence
 
 from paddlefcn.errors import ConfigError, PaddleFCNError
-from paddlefcn.utils.io import check_output_dir, check_output_file
+from paddlefcn.utils.files import check_output_dir, check_output_file
 
 if TYPE_CHECKING:
     from paddlefcn.experiment import Experiment

@@ -14,7 +14,7 @@ import yaml
 
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.settings import FREE_SECTIONS, SECTIONS
-from paddlefcn.utils.io import atomic_write_text
+from paddlefcn.utils.files import atomic_write_text
 
 BASE_KEY = "_base_"
 IMPORTS_KEY = "imports"

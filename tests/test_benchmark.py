@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from paddlefcn.benchmark.config import benchmark_config, with_resize
+from paddlefcn.benchmark.workload import benchmark_config, with_resize
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils import timing
 from paddlefcn.utils.timing import compare_latency

@@ -7,7 +7,7 @@ from tool_helpers import run_in_process
 
 from paddlefcn.cli import base_parser, int_at_least, output_dir, output_file, run_tool
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.io import check_output_dir, check_output_file
+from paddlefcn.utils.files import check_output_dir, check_output_file
 
 
 def error_lines(capsys):

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "paddlefcn"
 
 # Lowest first; a module may import its own layer and those below it.
 LAYERS = [
-    ("paddlefcn.errors", "paddlefcn.checks", "paddlefcn.utils"),
+    ("paddlefcn.errors", "paddlefcn.checks", "paddlefcn.utils", "paddlefcn.version"),
     ("paddlefcn.registry", "paddlefcn.settings", "paddlefcn.config", "paddlefcn.runtime"),
     ("paddlefcn.models",),
     ("paddlefcn.data",),

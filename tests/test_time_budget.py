@@ -78,8 +78,9 @@ def test_the_plan_is_the_most_iterations_that_fit(eval_interval, save_interval):
 def test_a_budget_too_small_for_the_warmup_and_one_evaluation_is_one_line_with_the_numbers():
     costs = RunCosts(step=2.0, evaluation=30.0, checkpoint=1.0)
     message = (
-        r"train.time_budget 2m is too small: 100 s remain for training, but the warm-up \(50 iterations at 2.00 s "
-        r"each\), one evaluation \(30.0 s\) and one checkpoint \(1.0 s\) need 133 s"
+        r"train.time_budget 2m is too small: 100 s remain for training, but the shortest run, the warm-up and one "
+        r"more iteration \(51 at 2.00 s\) with 2 evaluation\(s\) \(30.0 s each\) and 2 checkpoint\(s\) "
+        r"\(1.0 s each\), needs 169 s"
     )
     with pytest.raises(ConfigError, match=message):
         plan_iterations(100, costs, 0.5, 0.5, 50, "2m")
@@ -116,10 +117,11 @@ def test_measuring_leaves_the_run_as_a_fixed_count_would_give_it(tmp_path, tiny_
     """The probe steps are undone: weights, statistics and random generators are as before them."""
     tiny_config(eval_interval=1.0, save_interval=1.0)
     budgeted, fixed = RecordLoss(), RecordLoss()
-    run(tmp_path, "budgeted", time_budget="10m", extra_hooks=[budgeted, InterruptAt(4)])
+    warmup = ["lr.warmup_iters=20"]  # longer than the probe's steps: the probe's schedule must still be valid
+    run(tmp_path, "budgeted", warmup, time_budget="10m", extra_hooks=[budgeted, InterruptAt(4)])
     iters = load_config(tmp_path / "budgeted" / "config.yml")["train"]["iters"]
     assert iters > 4
-    run(tmp_path, "fixed", ["train.time_budget=null", f"train.iters={iters}"], extra_hooks=[fixed, InterruptAt(4)])
+    run(tmp_path, "fixed", [*warmup, f"train.iters={iters}"], extra_hooks=[fixed, InterruptAt(4)])
     assert len(budgeted.losses) == len(fixed.losses) == 4
     np.testing.assert_allclose(budgeted.losses, fixed.losses, rtol=1e-6)
 

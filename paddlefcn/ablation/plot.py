@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from paddlefcn.utils.io import atomic_path
+from paddlefcn.utils.files import atomic_path
 
 logger = logging.getLogger("paddlefcn.ablation")
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from paddlefcn.ablation.plot import plot_curves
 from paddlefcn.engine.metrics import SUMMARY_KEYS
-from paddlefcn.utils.io import atomic_write_text
+from paddlefcn.utils.files import atomic_write_text
 
 MARKDOWN_FILE = "results.md"
 CSV_FILE = "results.csv"

@@ -22,7 +22,7 @@ from paddlefcn.engine.checkpoint import CheckpointManager
 from paddlefcn.engine.metrics import SUMMARY_KEYS
 from paddlefcn.engine.training import train
 from paddlefcn.errors import ConfigError, PaddleFCNError
-from paddlefcn.utils.io import atomic_write_text
+from paddlefcn.utils.files import atomic_write_text
 
 RESULT_FILE = "result.json"
 VARIANT_FILE = "variant.yml"

@@ -6,7 +6,7 @@ import json
 import os
 from typing import Optional
 
-from paddlefcn.utils.io import atomic_write_text
+from paddlefcn.utils.files import atomic_write_text
 
 
 def _ms(value: Optional[float]) -> str:

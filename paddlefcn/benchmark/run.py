@@ -14,9 +14,9 @@ from typing import Optional, Sequence
 import numpy as np
 import paddle
 
-from paddlefcn.benchmark.config import benchmark_config, training_input_size
 from paddlefcn.benchmark.latency import dygraph_latency, exported_latency
 from paddlefcn.benchmark.throughput import raw_train_ips, train_loop_ips, val_ips
+from paddlefcn.benchmark.workload import benchmark_config, training_input_size
 from paddlefcn.checks import check_int
 from paddlefcn.engine.builder import Builder
 from paddlefcn.engine.trainer import seed_everything

@@ -21,8 +21,8 @@ from paddlefcn.data.datasets.voc import SPLIT_DIR, VOC_CLASSES
 from paddlefcn.data.io import BAD_VALUE, CORRUPT, MISSING, DataError
 from paddlefcn.data.meta import IGNORE_INDEX
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.utils.files import atomic_path, atomic_write_text
 from paddlefcn.utils.image import write_label
-from paddlefcn.utils.io import atomic_path, atomic_write_text
 from paddlefcn.utils.palette import voc_palette
 
 VOC_URL = "http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar"

@@ -19,7 +19,6 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.static import InputSpec
 
-import paddlefcn
 from paddlefcn.checks import is_int
 from paddlefcn.data import build_dataset, build_transforms, dataset_meta
 from paddlefcn.data.meta import DatasetMeta, make_meta
@@ -55,6 +54,7 @@ from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import TRANSFORMS
 from paddlefcn.settings import ExportSettings
 from paddlefcn.utils.env import on_gpu
+from paddlefcn.version import __version__
 
 DYNAMIC_SHAPE = [-1, 3, -1, -1]
 # Dynamic dimensions of the self-check input: odd sizes, so the pad-to-32 and crop are exercised.
@@ -135,7 +135,7 @@ def export_model(
     reduced = precision != "fp32"
     if reduced and limit is not None and settings.check_images == 0:
         raise PaddleFCNError("--max-miou-drop needs --check-images of at least 1 (or --max-miou-drop none)")
-    versions = {"paddlefcn": paddlefcn.__version__, "paddle": paddle.__version__}
+    versions = {"paddlefcn": __version__, "paddle": paddle.__version__}
     if fmt == "onnx":
         versions["paddle2onnx"] = require_onnx_packages()
     if precision == "int8":

@@ -40,7 +40,7 @@ from paddlefcn.checks import check_int, is_int
 from paddlefcn.config import dump_yaml, parse_yaml
 from paddlefcn.deploy.precision import check_backend, check_precision
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.io import atomic_write_text
+from paddlefcn.utils.files import atomic_write_text
 
 DEPLOY_FILE = "deploy.yaml"
 INPUT_NAME = "x"  # the graph input of every export

@@ -22,7 +22,7 @@ from paddle import nn
 from paddlefcn.engine.metrics import SUMMARY_KEYS
 from paddlefcn.engine.weights import load_model_weights
 from paddlefcn.errors import ConfigError, PaddleFCNError
-from paddlefcn.utils.io import atomic_write_text, finish_interrupted_writes, write_dir_atomically
+from paddlefcn.utils.files import atomic_write_text, finish_interrupted_writes, write_dir_atomically
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST_FILE = "latest"

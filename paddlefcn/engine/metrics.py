@@ -11,7 +11,7 @@ import paddle
 import paddle.distributed as dist
 
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.io import atomic_write_text
+from paddlefcn.utils.files import atomic_write_text
 
 # The summary metrics as (display name, key in a ``compute_metrics`` result), in the order they are shown.
 SUMMARY_METRICS = (("mIoU", "miou"), ("PA", "pa"), ("MPA", "mpa"), ("FWIoU", "fwiou"))

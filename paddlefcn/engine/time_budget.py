@@ -29,6 +29,7 @@ from paddlefcn.settings import interval_steps
 PROBE_WARMUP = 3  # untimed steps first: loader workers start, kernels are chosen
 PROBE_STEPS = 8  # timed steps
 PROBE_VAL_BATCHES = 3
+PROBE_SCHEDULE_ITERS = 1_000_000  # the length of the probe optimizer's LR schedule
 MARGIN = 0.03  # of the budget, kept free for what the estimate misses
 
 clock: Callable[[], float] = time.perf_counter  # the one clock of the budget (tests replace it)
@@ -113,11 +114,13 @@ def plan_iterations(
 
     fewest = warmup_iters + 1
     if spent(fewest) > usable:
-        need = fewest * costs.step + costs.evaluation + costs.checkpoint
+        evaluations = _occurrences(fewest, interval_steps(eval_interval, fewest))
+        checkpoints = _occurrences(fewest, interval_steps(save_interval, fewest))
         raise ConfigError(
             f"train.time_budget {budget_text} is too small: {max(seconds, 0):.0f} s remain for training, but the "
-            f"warm-up ({warmup_iters} iterations at {costs.step:.2f} s each), one evaluation "
-            f"({costs.evaluation:.1f} s) and one checkpoint ({costs.checkpoint:.1f} s) need {need:.0f} s"
+            f"shortest run, the warm-up and one more iteration ({fewest} at {costs.step:.2f} s) with "
+            f"{evaluations} evaluation(s) ({costs.evaluation:.1f} s each) and {checkpoints} checkpoint(s) "
+            f"({costs.checkpoint:.1f} s each), needs {spent(fewest) / (1 - MARGIN):.0f} s"
         )
     iters = max(fewest, int(usable / costs.step))
     while spent(iters) > usable:  # downwards: with fractional intervals spent() is not monotonic in the count

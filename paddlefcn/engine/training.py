@@ -94,9 +94,13 @@ def train(
     precision = ("float16" if gpu else "bfloat16") if settings.amp else None
 
     def make_trainer(
-        total_iters: int, hooks: Sequence[Hook], wrapped: paddle.nn.Layer = model, evaluated: bool = True
+        total_iters: int,
+        hooks: Sequence[Hook],
+        wrapped: paddle.nn.Layer = model,
+        evaluated: bool = True,
+        schedule_iters: Optional[int] = None,
     ) -> Trainer:
-        optimizer, lr = build.optimization(wrapped, total_iters)
+        optimizer, lr = build.optimization(wrapped, schedule_iters or total_iters)
         interval = interval_steps(settings.eval_interval, total_iters)
         return Trainer(
             wrapped,
@@ -114,7 +118,8 @@ def train(
         )
 
     if settings.time_budget is not None:
-        probe = functools.partial(make_trainer, evaluated=False)
+        # the probe's schedule spans a long run, so any warm-up fits; its rates do not change its step time
+        probe = functools.partial(make_trainer, evaluated=False, schedule_iters=budgeting.PROBE_SCHEDULE_ITERS)
         evaluation = build.evaluation(val_set, val_loader, 1)
         fixed = budgeted_iters(cfg, settings, previous, probe, evaluation, model, logger, started)
         settings = replace(settings, iters=fixed)

@@ -7,11 +7,11 @@ from dataclasses import asdict
 import numpy as np
 from fastapi.responses import JSONResponse
 
-import paddlefcn
 from paddlefcn.serve import ServeLimits
 from paddlefcn.serve.model_process import ModelSummary
 from paddlefcn.utils.image import encode_image, encode_label_png
 from paddlefcn.utils.visualize import overlay
+from paddlefcn.version import __version__
 
 # ``?format=`` values and the media type of each answer.
 MEDIA_TYPES = {"png": "image/png", "overlay": "image/jpeg", "json": "application/json"}
@@ -70,7 +70,7 @@ def model_info(summary: ModelSummary, limits: ServeLimits) -> dict:
         "accuracy": deploy.accuracy,
         "backend": summary.backend,
         "runtime": summary.runtime,
-        "versions": {"paddlefcn": paddlefcn.__version__, "paddle": summary.paddle_version},
+        "versions": {"paddlefcn": __version__, "paddle": summary.paddle_version},
         "exported_with": deploy.exported_with,
         "limits": asdict(limits),
     }

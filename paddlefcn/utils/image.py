@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from paddlefcn.errors import PaddleFCNError
-from paddlefcn.utils.io import atomic_path
+from paddlefcn.utils.files import atomic_path
 from paddlefcn.utils.palette import Palette, color_table
 
 # The formats read when a pixel limit is given: those of the files tools/infer.py reads

@@ -33,8 +33,8 @@ from paddlefcn.data.meta import DatasetMeta, make_meta
 from paddlefcn.data.transforms import Compose
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.registry import DATASETS
+from paddlefcn.utils.files import atomic_write_text
 from paddlefcn.utils.image import write_image, write_label
-from paddlefcn.utils.io import atomic_write_text
 
 # Bump when the drawing code changes, so stale files on disk are regenerated.
 GENERATOR_VERSION = 5
