@@ -17,7 +17,7 @@ import numpy as np
 
 from paddlefcn.checks import check_int
 from paddlefcn.deploy.manifest import INPUT_NAME
-from paddlefcn.deploy.precision import require_bf16_cpu, warn_without_vnni
+from paddlefcn.deploy.precision import an, require_bf16_cpu, warn_without_vnni
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.env import available_cores, requested_threads
 
@@ -80,7 +80,7 @@ class RuntimeOptions:
             raise PaddleFCNError("TensorRT and fp16 need --device gpu")
         if self.device == "gpu" and self.precision in ("bf16", "int8"):
             raise PaddleFCNError(
-                f"a {self.precision} export runs on the CPU only; for a GPU export fp32 "
+                f"{an(self.precision)} export runs on the CPU only; for a GPU export fp32 "
                 "(and run it with --precision fp16, with or without --use-trt)"
             )
         if self.cpu_threads is not None:

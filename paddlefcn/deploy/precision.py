@@ -25,6 +25,11 @@ logger = logging.getLogger("paddlefcn.deploy")
 _warned: set[str] = set()
 
 
+def an(precision: str) -> str:
+    """``precision`` with its indefinite article: ``an int8``, ``a bf16``, ``an fp32``."""
+    return f"{'an' if precision[:1] in 'aefhilmnorsx' else 'a'} {precision}"
+
+
 def check_precision(precision: str) -> str:
     """Returns ``precision`` if it is an export precision, else raises naming them."""
     if precision not in PRECISIONS:
@@ -49,13 +54,12 @@ def check_backend(precision: str, backend: str, where: str = "") -> None:
     if needed is None or backend == needed:
         return
     prefix = f"{where}: " if where else ""
-    article = "an" if precision == "int8" else "a"
     why = {
         "int8": "Paddle Inference 3.3 has no int8 path for a PIR program on CPU",
         "bf16": "ONNX Runtime has no bfloat16 convolutions on CPU",
     }[precision]
     raise PaddleFCNError(
-        f"{prefix}{article} {precision} export runs on {BACKEND_NAMES[needed]} only (format/backend {needed}), "
+        f"{prefix}{an(precision)} export runs on {BACKEND_NAMES[needed]} only (format/backend {needed}), "
         f"not {BACKEND_NAMES.get(backend, backend)}: {why}"
     )
 

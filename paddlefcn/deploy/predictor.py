@@ -16,7 +16,7 @@ from paddlefcn.data.io import read_image
 from paddlefcn.data.transforms import resize_label
 from paddlefcn.deploy.engines import PRECISIONS, RuntimeOptions, Shape, create_engine
 from paddlefcn.deploy.manifest import DEPLOY_FILE, DeployConfig, check_format, read_deploy_config
-from paddlefcn.deploy.precision import check_backend
+from paddlefcn.deploy.precision import an, check_backend
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils.visualize import save_prediction
 
@@ -89,7 +89,7 @@ class Predictor:
             return asked or exported
         where = self.model_dir / DEPLOY_FILE
         if exported != "fp32":
-            raise PaddleFCNError(f"{where}: this is a {exported} export, which runs in {exported} only, not {asked}")
+            raise PaddleFCNError(f"{where}: this is {an(exported)} export, which runs in {exported} only, not {asked}")
         raise PaddleFCNError(
             f"{where}: this is an fp32 export; {asked} is chosen at export (tools/export.py --precision {asked}), "
             "where its accuracy cost is measured"
