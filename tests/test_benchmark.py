@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 
 from paddlefcn.benchmark.workload import benchmark_config, with_resize
+from paddlefcn.deploy.precision import cpu_features
 from paddlefcn.errors import PaddleFCNError
 from paddlefcn.utils import timing
 from paddlefcn.utils.timing import compare_latency
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "configs" / "ablation" / "smoke" / "fcn8s.yml"
+HAS_BF16 = cpu_features()["avx512_bf16"]
 
 
 def benchmark_cli(*args, cwd):
@@ -66,6 +68,69 @@ def test_tiny_benchmark_writes_every_field(tmp_path):
         assert isinstance(value, float) and value > 0, (name, result["unavailable"])
     assert "training loop" in done.stdout and "latency ONNX Runtime" in done.stdout
     assert "32x64, batch 1" in done.stdout
+    engines = {(row["backend"], row["precision"]) for row in result["latency_rows"]}
+    assert engines == {("paddle_inference", "fp32"), ("onnxruntime", "fp32"), ("onnxruntime", "int8")} | (
+        {("paddle_inference", "bf16")} if HAS_BF16 else set()
+    ), result["unavailable"]
+
+
+def test_latency_only_has_a_row_per_engine_precision_size_and_batch(tmp_path):
+    root = tmp_path / "data"
+    out = tmp_path / "bench.json"
+    sizes = ["32", "64", "64", "64"]
+    done = benchmark_cli(
+        *("-c", str(SMOKE), "-o", f"data.train.root={root}", f"data.val.root={root}", "export.calib_images=2"),
+        *("--latency-only", "--latency-size", *sizes, "--latency-batch", "1", "2", "--latency-runs", "2"),
+        *("--warmup", "1", "--json", str(out)),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["raw_train_ips"] is None and result["val_ips"] is None and result["latency_ms"]["dygraph"] is None
+    assert result["latency_input_size"] == [32, 64]
+    rows = result["latency_rows"]
+    precisions = {"paddle_inference": ["fp32", "bf16"] if HAS_BF16 else ["fp32"], "onnxruntime": ["fp32", "int8"]}
+    expected = [
+        (backend, precision, [batch, 3, height, width])
+        for height, width in ((32, 64), (64, 64))
+        for batch in (1, 2)
+        for backend in precisions
+        for precision in precisions[backend]
+    ]
+    assert sorted((r["backend"], r["precision"], r["input"]) for r in rows) == sorted(expected)
+    for row in rows:
+        assert row["median_ms"] > 0 and row["runs"] == 2
+        assert row["vs_fp32"] == pytest.approx(
+            row["median_ms"]
+            / next(
+                r["median_ms"]
+                for r in rows
+                if r["backend"] == row["backend"] and r["input"] == row["input"] and r["precision"] == "fp32"
+            )
+        )
+    assert "training loop" not in done.stdout
+    table = done.stdout[done.stdout.index("latency, median") :].splitlines()
+    assert table[1].split() == ["input", "backend", "fp32", "bf16", "int8"]
+    assert len(table) >= 1 + 1 + 8, "one line per input and backend"
+
+
+def test_a_cpu_without_avx512_bf16_times_no_bf16_and_says_why(tmp_path, monkeypatch):
+    from paddlefcn import Experiment
+    from paddlefcn.benchmark import BenchmarkOptions
+    from paddlefcn.deploy import precision
+
+    monkeypatch.setattr(precision, "cpu_features", lambda: {"avx512_bf16": False, "vnni": True})
+    root = tmp_path / "data"
+    experiment = Experiment.from_file(SMOKE, [f"data.train.root={root}", f"data.val.root={root}"])
+    options = BenchmarkOptions(
+        latency_sizes=[[32, 32]], precisions=["fp32", "bf16"], latency_only=True, latency_runs=1, warmup=1
+    )
+    result = experiment.benchmark(options, tmp_path / "work")
+    assert {(r["backend"], r["precision"]) for r in result["latency_rows"]} == {
+        ("paddle_inference", "fp32"),
+        ("onnxruntime", "fp32"),
+    }
+    assert result["unavailable"]["paddle_inference bf16"].startswith("bf16 needs a CPU with AVX-512 BF16")
 
 
 def test_bad_size_is_one_line_error(tmp_path):
