@@ -85,12 +85,14 @@ def test_concurrent_clients_get_correct_masks_in_micro_batches(export_dir, tmp_p
 
 def test_the_load_test_tool_prints_a_line_per_load_and_a_table(export_dir, tmp_path):
     with server(export_dir, tmp_path / "server.log", "--max-batch", "2", "--log-level", "warning") as url:
-        flags = ["--sizes", "32", "--requests", "8", "--concurrency", "2", "--runs", "1", "--warmup", "1"]
+        flags = ["--sizes", "32", "32x48", "--requests", "8", "--concurrency", "2", "--runs", "1", "--warmup", "1"]
         result = run_subprocess("loadtest", "--url", url, *flags)
     assert result.returncode == 0, result.stderr
-    assert re.search(r"^run 1 32x32 max batch 2: [\d.]+ req/s, p50 \d+ ms, p99 \d+ ms, 0 failed", result.stdout, re.M)
-    assert "| image | server | req/s | p50 | p99 | req/s vs max batch 2 (same run) |" in result.stdout
-    assert re.search(r"^\| 32x32 \| max batch 2 \| [\d.]+ \| \d+ ms \| \d+ ms \| 1\.00x \|$", result.stdout, re.M)
+    label = "paddle fp32, max batch 2"
+    assert re.search(rf"^run 1 32x32 {label}: [\d.]+ req/s, p50 \d+ ms, p99 \d+ ms, 0 failed", result.stdout, re.M)
+    assert re.search(rf"^run 1 32x48 {label}: ", result.stdout, re.M), "--sizes takes HxW"
+    assert f"| image | server | req/s | p50 | p99 | req/s vs {label} (same run) |" in result.stdout
+    assert re.search(rf"^\| 32x32 \| {label} \| [\d.]+ \| \d+ ms \| \d+ ms \| 1\.00x \|$", result.stdout, re.M)
 
 
 def test_the_load_test_tool_without_a_server_is_one_line(capsys):

@@ -1,6 +1,6 @@
 """Load-test running servers: requests/s and latency percentiles with concurrent clients.
 
-python tools/loadtest.py --url http://127.0.0.1:8001 [--url URL ...] [--sizes 256 512]
+python tools/loadtest.py --url http://127.0.0.1:8001 [--url URL ...] [--sizes 256 512 360x480]
     [--requests 200] [--concurrency 8] [--runs 3] [--warmup 16]
 
 Each client is a thread with one keep-alive connection, posting JPEG images of the given sizes (smooth random
@@ -120,20 +120,21 @@ def summarize(answers: Sequence[Answer], seconds: float) -> Summary:
     return Summary(len(latencies), len(answers) - len(latencies), len(latencies) / seconds, p50, p99)
 
 
-def load_images(size: int, count: int = 4, seed: int = 0) -> list[bytes]:
-    """``count`` JPEG images of ``size`` x ``size`` smooth random pixels."""
+def load_images(size: tuple[int, int], count: int = 4, seed: int = 0) -> list[bytes]:
+    """``count`` JPEG images of ``size`` (height, width) smooth random pixels."""
+    height, width = size
     rng = np.random.default_rng(seed)
     images = []
     for _ in range(count):
-        coarse = rng.integers(0, 256, (size // 16 + 1, size // 16 + 1, 3), dtype=np.uint8)
+        coarse = rng.integers(0, 256, (height // 16 + 1, width // 16 + 1, 3), dtype=np.uint8)
         buffer = io.BytesIO()
-        Image.fromarray(coarse).resize((size, size), Image.BILINEAR).save(buffer, format="JPEG", quality=90)
+        Image.fromarray(coarse).resize((width, height), Image.BILINEAR).save(buffer, format="JPEG", quality=90)
         images.append(buffer.getvalue())
     return images
 
 
 def server_label(url: str) -> str:
-    """``max batch B`` from the server's ``GET /model``."""
+    """``<backend> <precision>, max batch B`` from the server's ``GET /model``."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
@@ -143,17 +144,19 @@ def server_label(url: str) -> str:
         raise PaddleFCNError(f"no paddlefcn server answers at {url} ({err})") from None
     finally:
         connection.close()
-    return f"max batch {info['limits']['max_batch']}"
+    precision = info.get("precision", "fp32")  # servers older than precision exports serve fp32
+    return f"{info['backend']} {precision}, max batch {info['limits']['max_batch']}"
 
 
 def main(args: argparse.Namespace) -> int:
     labels = [server_label(url) for url in args.url]
     loads: list[float] = []
-    results: dict[tuple[int, int], list[Summary]] = {}
-    ratios: dict[tuple[int, int], list[float]] = {}
+    results: dict[tuple[str, int], list[Summary]] = {}
+    ratios: dict[tuple[str, int], list[float]] = {}
     for run in range(1, args.runs + 1):
-        for size in args.sizes:
-            bodies = load_images(size)
+        for height, width in args.sizes:
+            size = f"{height}x{width}"
+            bodies = load_images((height, width))
             for position, url in enumerate(args.url):
                 run_load(url, bodies, args.warmup, args.concurrency)
                 summary = summarize(*run_load(url, bodies, args.requests, args.concurrency, args.time_limit))
@@ -162,7 +165,7 @@ def main(args: argparse.Namespace) -> int:
                 first = results[(size, 0)][-1].requests_per_second
                 ratios.setdefault((size, position), []).append(summary.requests_per_second / first if first else 0.0)
                 print(
-                    f"run {run} {size}x{size} {labels[position]}: {summary.requests_per_second:.2f} req/s, "
+                    f"run {run} {size} {labels[position]}: {summary.requests_per_second:.2f} req/s, "
                     f"p50 {summary.p50_ms:.0f} ms, p99 {summary.p99_ms:.0f} ms, {summary.failed} failed "
                     f"(load average {loads[-1]:.2f})",
                     flush=True,
@@ -178,15 +181,34 @@ def main(args: argparse.Namespace) -> int:
         p50 = statistics.median(s.p50_ms for s in summaries)
         p99 = statistics.median(s.p99_ms for s in summaries)
         ratio = statistics.median(ratios[(size, position)])
-        print(f"| {size}x{size} | {labels[position]} | {rps:.2f} | {p50:.0f} ms | {p99:.0f} ms | {ratio:.2f}x |")
+        print(f"| {size} | {labels[position]} | {rps:.2f} | {p50:.0f} ms | {p99:.0f} ms | {ratio:.2f}x |")
     failed = sum(s.failed for summaries in results.values() for s in summaries)
     return 1 if failed else 0
+
+
+def image_size(value: str) -> tuple[int, int]:
+    """``--sizes`` entry: ``N`` (N x N) or ``HxW``, each side at least 16."""
+    parts = value.lower().split("x")
+    try:
+        sides = [int(part) for part in parts]
+    except ValueError:
+        sides = []
+    if len(sides) not in (1, 2) or min(sides) < 16:
+        raise argparse.ArgumentTypeError(f"expected a side N or HxW of at least 16 each, got {value!r}")
+    return (sides[0], sides[-1])
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = base_parser("Load-test running paddlefcn servers.", config_required=None)
     parser.add_argument("--url", action="append", required=True, help="a server (repeat to compare several)")
-    parser.add_argument("--sizes", type=int_at_least(16), nargs="+", default=[256, 512], help="image sides")
+    parser.add_argument(
+        "--sizes",
+        type=image_size,
+        nargs="+",
+        default=[(256, 256), (512, 512)],
+        metavar="N|HxW",
+        help="image sizes: a side (square) or HxW, e.g. 512 360x480 (default 256 512)",
+    )
     parser.add_argument("--requests", type=int_at_least(1), default=200, help="timed requests per load (default 200)")
     parser.add_argument("--concurrency", type=int_at_least(1), default=8, help="concurrent clients (default 8)")
     parser.add_argument("--runs", type=int_at_least(1), default=3, help="runs over every size and URL (default 3)")
