@@ -17,13 +17,11 @@ def format_table(result: dict) -> str:
     """The measurements as an aligned two-column text table, then the latency of every engine and precision."""
     latency = result["latency_ms"]
     vs_onnx = result["paddle_inference_vs_onnxruntime"]
-    rows = [
-        ("device", f"{result['device']} ({result['cpu_threads']} CPU threads)"),
-        ("input", f"batch {result['batch_size']}, {result['input_size'][0]}x{result['input_size'][1]}"),
-    ]
-    if result["raw_train_ips"] is not None:
+    rows = [("device", f"{result['device']} ({result['cpu_threads']} CPU threads)")]
+    if result["raw_train_ips"] is not None:  # not with --latency-only
         ratio = result["train_loop_vs_raw"]
         rows += [
+            ("input", f"batch {result['batch_size']}, {result['input_size'][0]}x{result['input_size'][1]}"),
             ("raw forward+backward", f"{result['raw_train_ips']:.2f} img/s"),
             ("training loop", f"{result['train_loop_ips']:.2f} img/s ({ratio:.2f}x raw)"),
             ("loop vs raw, CPU time", f"{result['cpu_time_ips']['train_loop_vs_raw']:.2f}x"),
