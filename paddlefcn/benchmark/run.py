@@ -145,6 +145,7 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
         "options": asdict(options),
         **training,
         "latency_ms": medians,
+        "latency_detail": {"dygraph": None if options.latency_only else asdict(dygraph)},
         "latency_rows": rows,
         "paddle_inference_vs_onnxruntime": medians["paddle_inference"] / medians["onnxruntime"] if both else None,
         "unavailable": unavailable,
