@@ -316,3 +316,25 @@ def test_a_cpu_without_vnni_gets_one_warning(monkeypatch, caplog):
         "this CPU has no AVX-512 VNNI (int8 dot products): an int8 model may be no faster than fp32 here; "
         "measure with tools/benchmark.py"
     ]
+
+
+def test_calibration_and_check_images_are_spread_over_the_split():
+    from paddlefcn.deploy.quantize import spread
+
+    assert spread(4, 101) == [0, 33, 67, 100], "first and last included, evenly between"
+    assert spread(1000, 101) == list(range(101)), "more than the split has: all of them"
+    assert spread(64, 367)[:3] == [0, 6, 12] and len(spread(64, 367)) == 64
+    assert spread(0, 10) == [] and spread(3, 0) == []
+
+
+@pytest.mark.parametrize(
+    "value, limit", [(1.0, 1.0), ("2.5", 2.5), (0, 0.0), (None, None), ("none", None), ("None", None)]
+)
+def test_max_miou_drop_is_points_or_none(value, limit):
+    assert precision_module.miou_drop_limit(value) == limit
+
+
+@pytest.mark.parametrize("value", [-0.5, "abc", True, float("inf"), float("nan")])
+def test_a_bad_max_miou_drop_is_one_line(value):
+    with pytest.raises(PaddleFCNError, match="--max-miou-drop must be points of mIoU >= 0, or none"):
+        precision_module.miou_drop_limit(value)
