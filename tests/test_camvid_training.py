@@ -10,12 +10,12 @@ import pytest
 import yaml
 from data_fixtures import make_camvid, save_image
 from tool_helpers import REPO, run_in_process, run_subprocess
+from train_hooks import InterruptAt, RecordLoss
 
 from paddlefcn import load_config
 from paddlefcn.ablation.suite import resolve_variants
 from paddlefcn.data import dataset_meta
 from paddlefcn.engine.optim import fit_warmup
-from paddlefcn.engine.trainer import Hook
 from paddlefcn.engine.training import train
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.models import build_model
@@ -204,23 +204,6 @@ def inverse_log_of(labels):
     """NumPy reference of ENet's weighting: 1 / ln(1.02 + share of the class among the scored pixels)."""
     counts = np.array([sum(int((label == c).sum()) for label in labels) for c in range(11)], dtype=np.float64)
     return 1.0 / np.log(1.02 + counts / counts.sum())
-
-
-class RecordLoss(Hook):
-    def __init__(self):
-        self.losses = []
-
-    def after_step(self, trainer):
-        self.losses.append(trainer.outputs.loss)
-
-
-class InterruptAt(Hook):
-    def __init__(self, iteration):
-        self.iteration = iteration
-
-    def after_step(self, trainer):
-        if trainer.iter == self.iteration:
-            raise KeyboardInterrupt
 
 
 def test_each_loss_term_keeps_its_own_class_weights_through_resume(tmp_path, camvid, caplog):

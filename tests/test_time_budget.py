@@ -5,34 +5,14 @@ import logging
 import numpy as np
 import pytest
 from tool_helpers import run_subprocess
+from train_hooks import InterruptAt, RecordLoss
 
 from paddlefcn import load_config
 from paddlefcn.engine import time_budget
 from paddlefcn.engine.time_budget import RunCosts, plan_iterations
-from paddlefcn.engine.trainer import Hook
 from paddlefcn.engine.training import train
 from paddlefcn.errors import ConfigError
 from paddlefcn.settings import duration_check, interval_steps
-
-
-class RecordLoss(Hook):
-    def __init__(self):
-        self.losses, self.evaluated = [], []
-
-    def after_step(self, trainer):
-        self.losses.append(trainer.outputs.loss)
-
-    def after_eval(self, trainer):
-        self.evaluated.append(trainer.last_eval.iter)
-
-
-class InterruptAt(Hook):
-    def __init__(self, iteration):
-        self.iteration = iteration
-
-    def after_step(self, trainer):
-        if trainer.iter == self.iteration:
-            raise KeyboardInterrupt
 
 
 def run(tmp_path, name, overrides=(), **kwargs):
