@@ -293,21 +293,21 @@ def test_ablate_tool_iters_below_the_warmup_shortens_it_with_one_warning(tmp_pat
 # --- The CPU recipe and the CamVid configs ---------------------------------------------------------------
 
 
-def test_the_cpu_recipe_trains_on_the_fixture(tmp_path, camvid):
+@pytest.mark.parametrize("recipe", ["fcn8s_resnet34_cpu.yml", "fcn8s_resnet18_cpu.yml"])
+def test_the_cpu_recipes_train_on_the_fixture(tmp_path, camvid, recipe):
     root, _ = camvid
     save_dir = tmp_path / "run"
     overrides = [
         f"data.train.root={root}",
         f"data.val.root={root}",
-        "train.iters=2",
         "train.batch_size=2",
         "train.eval_interval=2",
         "train.save_interval=2",
         "train.vis_images=1",
         "data.num_workers=0",
     ]
-    recipe = REPO / "configs" / "camvid" / "fcn8s_resnet34_cpu.yml"
-    assert run_in_process("train", "-c", recipe, "--save-dir", save_dir, "-o", *overrides) == 0
+    recipe = REPO / "configs" / "camvid" / recipe
+    assert run_in_process("train", "-c", recipe, "--save-dir", save_dir, "--iters", 2, "-o", *overrides) == 0
     assert (save_dir / "checkpoints" / "iter_2" / "model.pdparams").is_file()
     saved = load_config(save_dir / "config.yml")
     assert saved["loss"]["ignore_index"] == VOID and len(saved["loss"]["weight"]) == 11
@@ -320,7 +320,7 @@ CAMVID_CONFIGS = sorted((REPO / "configs" / "camvid").glob("*.yml")) + sorted(
 
 
 def test_there_are_camvid_configs():
-    assert len(CAMVID_CONFIGS) == 18
+    assert len(CAMVID_CONFIGS) == 19
 
 
 @pytest.mark.parametrize("path", CAMVID_CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -113,3 +113,11 @@ def test_train_tool_refuses_a_budget_too_small_in_one_line(tmp_path, tiny_config
     assert done.returncode == 2 and len(errors) == 1, done.stderr
     assert "train.time_budget 1s is too small" in errors[0] and "Traceback" not in done.stderr
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_an_iteration_count_asked_for_turns_the_configs_budget_off(tmp_path, tiny_config, fake_costs):
+    tiny_config(time_budget="6s", iters=1000)
+    trainer = run(tmp_path, "counted", iters=2)
+    saved = load_config(tmp_path / "counted" / "config.yml")["train"]
+    assert trainer.iter == 2 and saved["iters"] == 2 and saved["time_budget"] is None
+    assert run(tmp_path, "budgeted").iter == plan_iterations(6, fake_costs["value"], 2, 2, 1, "6s")
