@@ -125,3 +125,26 @@ def make_camvid(
         root.mkdir(parents=True, exist_ok=True)
         (root / f"{split}.txt").write_text("".join(lines))
     return written
+
+
+def make_binary_masks(
+    root: Path, names: list[str], size=(32, 32), seed=0, list_name="list.txt"
+) -> dict[str, np.ndarray]:
+    """Images with 0/255 masks (a disc of 255 on 0, as many tools export them) and ``root/list_name``.
+
+    Returns ``{name: mask}``; every mask holds both values.
+    """
+    rng = np.random.default_rng(seed)
+    masks = {}
+    rows = []
+    for name in names:
+        height, width = size
+        cy, cx = rng.integers(height // 4, 3 * height // 4), rng.integers(width // 4, 3 * width // 4)
+        yy, xx = np.mgrid[:height, :width]
+        mask = np.where((yy - cy) ** 2 + (xx - cx) ** 2 <= (min(size) // 4) ** 2, 255, 0).astype(np.uint8)
+        save_image(root / "images" / f"{name}.jpg", smooth_image(rng, height, width))
+        save_image(root / "masks" / f"{name}.png", mask)
+        masks[name] = mask
+        rows.append(f"images/{name}.jpg masks/{name}.png\n")
+    (root / list_name).write_text("".join(rows))
+    return masks
