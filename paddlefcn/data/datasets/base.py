@@ -219,3 +219,31 @@ def read_numbered_list(list_path: str | os.PathLike, columns: int) -> list[tuple
                 )
             rows.append((number, fields))
     return rows
+
+
+def pairs_by_name(
+    image_dir: Path, image_suffix: str, label_dir: Path, label_suffix: str, what: str
+) -> list[tuple[str, str]]:
+    """Each ``image_dir/<name><image_suffix>`` with ``label_dir/<name><label_suffix>``, sorted by name.
+
+    Args:
+        image_dir: The images of a split.
+        image_suffix: Their ending (``.jpg``); other files are skipped.
+        label_dir: The labels of the split; labels without an image are skipped.
+        label_suffix: The ending that replaces ``image_suffix`` in a label's name.
+        what: What ``root`` should be, for the missing-folder message (``"ADEChallengeData2016 directory"``).
+
+    Raises:
+        DataError: A folder, or the label of an image, is missing.
+    """
+    for folder in (image_dir, label_dir):
+        if not folder.is_dir():
+            raise DataError(folder, MISSING, f"folder not found (is root the {what}?)")
+    labels = {p.name for p in label_dir.iterdir()}
+    pairs = []
+    for image in sorted(image_dir.glob(f"*{image_suffix}")):
+        label = image.name[: -len(image_suffix)] + label_suffix
+        if label not in labels:
+            raise DataError(label_dir / label, MISSING, f"label file not found (for {image.name})")
+        pairs.append((str(image), str(label_dir / label)))
+    return pairs
