@@ -51,7 +51,7 @@ class LabelTable:
     Attributes:
         name: What the files hold, for messages ("Cityscapes labelIds").
         mapping: File value -> class or ignore value. Any other value in a file is an error naming the file.
-        summary: How it maps, in a few words, for ``check_data`` and the docs.
+        summary: How it maps, in a few words after "read" ("through the official table: ..."), for ``check_data``.
     """
 
     name: str

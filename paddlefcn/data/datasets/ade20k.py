@@ -61,7 +61,7 @@ ADE20K_PALETTE = (
 ANNOTATIONS = LabelTable(
     "ADE20K annotation",
     {0: IGNORE_INDEX, **{value: value - 1 for value in range(1, len(ADE20K_CLASSES) + 1)}},
-    "0 (other objects) -> 255 (ignored), 1..150 -> classes 0..149",
+    "through a table: 0 (other objects) -> 255 (ignored), 1..150 -> classes 0..149",
 )
 SPLITS = {"train": "training", "val": "validation"}
 FOLDER = "ADEChallengeData2016"

@@ -47,12 +47,12 @@ _train_id = {label_id: train_id for train_id, (_, label_id, _) in enumerate(CITY
 LABEL_IDS = LabelTable(
     "Cityscapes labelIds",
     {-1: IGNORE_INDEX, **{i: _train_id.get(i, IGNORE_INDEX) for i in range(NUM_LABEL_IDS)}, 255: IGNORE_INDEX},
-    "the official table: road 7->0, sidewalk 8->1, ..., bicycle 33->18; every other id and -1 -> 255 (ignored)",
+    "through the official table: road 7->0, sidewalk 8->1, ..., bicycle 33->18; every other id and -1 -> 255 (ignored)",
 )
 LABEL_TRAIN_IDS = LabelTable(
     "Cityscapes labelTrainIds",
     {**{i: i for i in range(len(CITYSCAPES_CLASSES))}, IGNORE_INDEX: IGNORE_INDEX},
-    "train ids 0-18 and 255 as stored (made by cityscapesscripts)",
+    "as stored: train ids 0..18, 255 ignored (made by cityscapesscripts)",
 )
 
 # Splits of each annotation mode, and where their labels live.

@@ -51,7 +51,8 @@ STUFFTHINGMAPS = LabelTable(
         **dict.fromkeys(COCOSTUFF_UNUSED_IDS, IGNORE_INDEX),
         IGNORE_INDEX: IGNORE_INDEX,
     },
-    "the 171 used ids of 0-181 -> classes 0-170 in order; 255 (unlabeled) and the 11 unused ids -> 255 (ignored)",
+    "through a table: the 171 used ids of 0..181 -> classes 0..170 in order; 255 (unlabeled) and the 11 unused ids "
+    "-> 255 (ignored)",
 )
 SPLITS = {"train": "train2017", "val": "val2017"}
 LABEL_DIRS = ("stuffthingmaps_trainval2017", "annotations")
