@@ -157,3 +157,14 @@ def test_the_tool_reports_an_encoding_problem_and_exits_2(tmp_path, capsys):
     assert "out of range (classes 0..1, ignore 255): 2 in 2 files (a_l.png, b_l.png)" in out
     assert "fix: values 1..2 for 2 classes look 1-based: label_map: {1: 0, 2: 1}" in out
     assert "ignored pixels: train (no label read)" in out and "data has problems in: train" in out
+
+
+def test_a_val_label_map_that_differs_from_trains_is_noted(tmp_path):
+    mask = {"a": np.array([[0, 0, 255, 255]] * 2, np.uint8)}
+    train = filelist(tmp_path, mask, 2, name="train.txt", label_map={255: 1})
+    val = filelist(tmp_path, mask, 2, name="val.txt")
+    _, val_report = check_config({"data": {"train": train, "val": val}})
+    text = format_report(val_report)
+    assert "  note: label_map {} differs from data.train's {255: 1}: val labels are read differently" in text
+    _, same = check_config({"data": {"train": train, "val": {**val, "label_map": {255: 1}}}})
+    assert "note:" not in format_report(same)

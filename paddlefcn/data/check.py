@@ -56,6 +56,7 @@ class SplitReport:
         label_map: The dataset's checked ``label_map``.
         findings: How the labels are encoded, and what is out of range.
         unseen_in_train: Classes of this split that never occur in the train labels (set by ``check_config``).
+        notes: Remarks that compare this split with train (set by ``check_config``).
     """
 
     split: str
@@ -68,6 +69,7 @@ class SplitReport:
     label_map: dict[int, int] = field(default_factory=dict)
     findings: LabelFindings = field(default_factory=LabelFindings)
     unseen_in_train: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -109,6 +111,11 @@ def check_config(cfg: dict, splits: tuple[str, ...] = ("train", "val"), workers:
         reports.append(report)
     train = next((r for r in reports if r.split == "train" and r.stats is not None), None)
     for report in reports:
+        if train is not None and report is not train and report.label_map != train.label_map:
+            report.notes.append(
+                f"note: label_map {format_label_map(report.label_map)} differs from data.train's "
+                f"{format_label_map(train.label_map)}: {report.split} labels are read differently"
+            )
         if train is not None and report is not train and report.stats is not None:
             if report.class_names == train.class_names:
                 new = (report.stats.pixel_counts > 0) & (train.stats.pixel_counts == 0)
@@ -287,7 +294,7 @@ def colour_lines(report: SplitReport) -> list[str]:
 def format_report(report: SplitReport, examples: int = 5) -> str:
     """The report as text: how labels are read, problem counts with their first messages, values and colours that
     are not classes, class pixel frequencies, classes never seen, and the share of ignored pixels."""
-    lines = [f"{report.split}: {report.description}", *encoding_lines(report)]
+    lines = [f"{report.split}: {report.description}", *encoding_lines(report), *(f"  {n}" for n in report.notes)]
     if report.clean:
         lines.append("  problems: none")
     for kind, messages in report.problems.items():
