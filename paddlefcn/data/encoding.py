@@ -97,7 +97,9 @@ class LabelLookup:
             return label.astype(np.int64, copy=False)
         if label.size == 0:
             return np.zeros(label.shape, np.int64)
-        index = label.astype(np.int64) - self.offset
+        index = label.astype(np.int64, copy=False)
+        if self.offset:
+            index = index - self.offset
         if index.min() >= 0 and index.max() < len(self.lut):
             return self.lut[index]
         inside = (index >= 0) & (index < len(self.lut))
