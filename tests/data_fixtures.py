@@ -125,3 +125,133 @@ def make_camvid(
         root.mkdir(parents=True, exist_ok=True)
         (root / f"{split}.txt").write_text("".join(lines))
     return written
+
+
+def make_binary_masks(
+    root: Path, names: list[str], size=(32, 32), seed=0, list_name="list.txt"
+) -> dict[str, np.ndarray]:
+    """Images with 0/255 masks (a disc of 255 on 0, as many tools export them) and ``root/list_name``.
+
+    Returns ``{name: mask}``; every mask holds both values.
+    """
+    rng = np.random.default_rng(seed)
+    masks = {}
+    rows = []
+    for name in names:
+        height, width = size
+        cy, cx = rng.integers(height // 4, 3 * height // 4), rng.integers(width // 4, 3 * width // 4)
+        yy, xx = np.mgrid[:height, :width]
+        mask = np.where((yy - cy) ** 2 + (xx - cx) ** 2 <= (min(size) // 4) ** 2, 255, 0).astype(np.uint8)
+        save_image(root / "images" / f"{name}.jpg", smooth_image(rng, height, width))
+        save_image(root / "masks" / f"{name}.png", mask)
+        masks[name] = mask
+        rows.append(f"images/{name}.jpg masks/{name}.png\n")
+    (root / list_name).write_text("".join(rows))
+    return masks
+
+
+def blocks_of(rng: np.random.Generator, values, height: int, width: int, block: int = 2) -> np.ndarray:
+    """``block`` x ``block`` squares of ``values`` (each at least once if there is room), in random order."""
+    rows, cols = -(-height // block), -(-width // block)
+    values = np.asarray(values)
+    cells = rng.choice(values, rows * cols)
+    cells[: min(len(values), len(cells))] = values[: len(cells)]
+    cells = rng.permutation(cells).reshape(rows, cols)
+    return cells.repeat(block, 0).repeat(block, 1)[:height, :width]
+
+
+CITYSCAPES_IDS = [-1, *range(34)]  # every labelId; -1 (license plate) is stored as 255 in 8 bits
+
+
+def make_cityscapes(
+    root: Path, splits: dict[str, dict[str, int]], size=(16, 32), seed=0, train_ids=()
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Writes Cityscapes as downloaded: ``leftImg8bit/<split>/<city>/<city>_000000_<n>_leftImg8bit.png`` and
+    ``gtFine/<split>/<city>/..._gtFine_{labelIds,color,instanceIds}.png`` and ``..._gtFine_polygons.json``.
+
+    Args:
+        splits: ``{split: {city: number of images}}``.
+        train_ids: Stems (``aachen_000000_000000``) that also get a ``_gtFine_labelTrainIds.png``, holding train
+            ids that no labelIds lookup would give (``(row + col) % 19``, 255 on the first row).
+
+    Returns:
+        ``{stem: (image, labelIds as int64, -1 included)}``; every labelId and -1 occur in each label.
+    """
+    rng = np.random.default_rng(seed)
+    written = {}
+    for split, cities in splits.items():
+        for city, count in cities.items():
+            for n in range(count):
+                stem = f"{city}_000000_{19 * (n + 1):06d}"
+                image = smooth_image(rng, *size)
+                label_ids = blocks_of(rng, CITYSCAPES_IDS, *size).astype(np.int64)
+                save_image(root / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png", image)
+                labels = root / "gtFine" / split / city
+                save_image(labels / f"{stem}_gtFine_labelIds.png", (label_ids & 255).astype(np.uint8))
+                save_image(labels / f"{stem}_gtFine_color.png", rng.integers(0, 256, (*size, 3), dtype=np.uint8))
+                save_image(labels / f"{stem}_gtFine_instanceIds.png", (label_ids.clip(0) * 1000).astype(np.uint16))
+                (labels / f"{stem}_gtFine_polygons.json").write_text('{"objects": []}')
+                if stem in train_ids:
+                    yy, xx = np.mgrid[: size[0], : size[1]]
+                    trainid = ((yy + xx) % 19).astype(np.uint8)
+                    trainid[0] = 255
+                    save_image(labels / f"{stem}_gtFine_labelTrainIds.png", trainid)
+                written[stem] = (image, label_ids)
+    return written
+
+
+def make_ade20k(root: Path, splits: dict[str, int], size=(12, 16), seed=0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Writes ``root/ADEChallengeData2016`` as distributed: ``images/{training,validation}/ADE_<split>_<n>.jpg``
+    and ``annotations/.../ADE_<split>_<n>.png`` (8-bit, 0 = other objects, 1..150), plus its info files.
+
+    Args:
+        splits: ``{"train": count, "val": count}``.
+
+    Returns:
+        ``{name: (image, annotation)}``; every annotation holds 0 and 150.
+    """
+    rng = np.random.default_rng(seed)
+    tree = root / "ADEChallengeData2016"
+    written = {}
+    for split, count in splits.items():
+        folder = {"train": "training", "val": "validation"}[split]
+        for n in range(count):
+            name = f"ADE_{split}_{n + 1:08d}"
+            image = smooth_image(rng, *size)
+            annotation = blocks_of(rng, [0, 150, *rng.integers(1, 151, 10)], *size).astype(np.uint8)
+            save_image(tree / "images" / folder / f"{name}.jpg", image)
+            save_image(tree / "annotations" / folder / f"{name}.png", annotation)
+            written[name] = (image, annotation)
+    (tree / "objectInfo150.txt").write_text("Idx\tRatio\tTrain\tVal\tName\n1\t0.1576\t11664\t1172\twall\n")
+    (tree / "sceneCategories.txt").write_text("".join(f"{name} bedroom\n" for name in written))
+    return written
+
+
+COCOSTUFF_UNUSED = [11, 25, 28, 29, 44, 65, 67, 68, 70, 82, 90]
+
+
+def make_cocostuff(
+    root: Path, splits: dict[str, int], size=(12, 16), seed=0, label_dir="stuffthingmaps_trainval2017"
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Writes COCO-Stuff 164k as downloaded: ``images/{train2017,val2017}/<12 digits>.jpg`` and
+    ``<label_dir>/{train2017,val2017}/<12 digits>.png`` (8-bit ids 0..181, 255 unlabeled).
+
+    Returns:
+        ``{name: (image, map)}``; every map holds 0, 181, 255 and an unused id (11 or 90).
+    """
+    rng = np.random.default_rng(seed)
+    written = {}
+    number = 9
+    for split, count in splits.items():
+        folder = f"{split}2017"
+        for _ in range(count):
+            name = f"{number:012d}"
+            number += 7
+            image = smooth_image(rng, *size)
+            unused = (11, 90)[len(written) % 2]
+            values = [0, 181, 255, unused, *rng.integers(0, 182, 12)]
+            stuff = blocks_of(rng, values, *size).astype(np.uint8)
+            save_image(root / "images" / folder / f"{name}.jpg", image)
+            save_image(root / label_dir / folder / f"{name}.png", stuff)
+            written[name] = (image, stuff)
+    return written

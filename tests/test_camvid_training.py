@@ -10,12 +10,12 @@ import pytest
 import yaml
 from data_fixtures import make_camvid, save_image
 from tool_helpers import REPO, run_in_process, run_subprocess
+from train_hooks import InterruptAt, RecordLoss
 
 from paddlefcn import load_config
 from paddlefcn.ablation.suite import resolve_variants
 from paddlefcn.data import dataset_meta
 from paddlefcn.engine.optim import fit_warmup
-from paddlefcn.engine.trainer import Hook
 from paddlefcn.engine.training import train
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.models import build_model
@@ -206,23 +206,6 @@ def inverse_log_of(labels):
     return 1.0 / np.log(1.02 + counts / counts.sum())
 
 
-class RecordLoss(Hook):
-    def __init__(self):
-        self.losses = []
-
-    def after_step(self, trainer):
-        self.losses.append(trainer.outputs.loss)
-
-
-class InterruptAt(Hook):
-    def __init__(self, iteration):
-        self.iteration = iteration
-
-    def after_step(self, trainer):
-        if trainer.iter == self.iteration:
-            raise KeyboardInterrupt
-
-
 def test_each_loss_term_keeps_its_own_class_weights_through_resume(tmp_path, camvid, caplog):
     root, written = camvid
     loss = [
@@ -310,21 +293,21 @@ def test_ablate_tool_iters_below_the_warmup_shortens_it_with_one_warning(tmp_pat
 # --- The CPU recipe and the CamVid configs ---------------------------------------------------------------
 
 
-def test_the_cpu_recipe_trains_on_the_fixture(tmp_path, camvid):
+@pytest.mark.parametrize("recipe", ["fcn8s_resnet34_cpu.yml", "fcn8s_resnet18_cpu.yml"])
+def test_the_cpu_recipes_train_on_the_fixture(tmp_path, camvid, recipe):
     root, _ = camvid
     save_dir = tmp_path / "run"
     overrides = [
         f"data.train.root={root}",
         f"data.val.root={root}",
-        "train.iters=2",
         "train.batch_size=2",
         "train.eval_interval=2",
         "train.save_interval=2",
         "train.vis_images=1",
         "data.num_workers=0",
     ]
-    recipe = REPO / "configs" / "camvid" / "fcn8s_resnet34_cpu.yml"
-    assert run_in_process("train", "-c", recipe, "--save-dir", save_dir, "-o", *overrides) == 0
+    recipe = REPO / "configs" / "camvid" / recipe
+    assert run_in_process("train", "-c", recipe, "--save-dir", save_dir, "--iters", 2, "-o", *overrides) == 0
     assert (save_dir / "checkpoints" / "iter_2" / "model.pdparams").is_file()
     saved = load_config(save_dir / "config.yml")
     assert saved["loss"]["ignore_index"] == VOID and len(saved["loss"]["weight"]) == 11
@@ -337,7 +320,7 @@ CAMVID_CONFIGS = sorted((REPO / "configs" / "camvid").glob("*.yml")) + sorted(
 
 
 def test_there_are_camvid_configs():
-    assert len(CAMVID_CONFIGS) == 18
+    assert len(CAMVID_CONFIGS) == 19
 
 
 @pytest.mark.parametrize("path", CAMVID_CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")

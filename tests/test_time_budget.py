@@ -5,34 +5,14 @@ import logging
 import numpy as np
 import pytest
 from tool_helpers import run_subprocess
+from train_hooks import InterruptAt, RecordLoss
 
 from paddlefcn import load_config
 from paddlefcn.engine import time_budget
 from paddlefcn.engine.time_budget import RunCosts, plan_iterations
-from paddlefcn.engine.trainer import Hook
 from paddlefcn.engine.training import train
 from paddlefcn.errors import ConfigError
 from paddlefcn.settings import duration_check, interval_steps
-
-
-class RecordLoss(Hook):
-    def __init__(self):
-        self.losses, self.evaluated = [], []
-
-    def after_step(self, trainer):
-        self.losses.append(trainer.outputs.loss)
-
-    def after_eval(self, trainer):
-        self.evaluated.append(trainer.last_eval.iter)
-
-
-class InterruptAt(Hook):
-    def __init__(self, iteration):
-        self.iteration = iteration
-
-    def after_step(self, trainer):
-        if trainer.iter == self.iteration:
-            raise KeyboardInterrupt
 
 
 def run(tmp_path, name, overrides=(), **kwargs):
@@ -133,3 +113,11 @@ def test_train_tool_refuses_a_budget_too_small_in_one_line(tmp_path, tiny_config
     assert done.returncode == 2 and len(errors) == 1, done.stderr
     assert "train.time_budget 1s is too small" in errors[0] and "Traceback" not in done.stderr
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_an_iteration_count_asked_for_turns_the_configs_budget_off(tmp_path, tiny_config, fake_costs):
+    tiny_config(time_budget="6s", iters=1000)
+    trainer = run(tmp_path, "counted", iters=2)
+    saved = load_config(tmp_path / "counted" / "config.yml")["train"]
+    assert trainer.iter == 2 and saved["iters"] == 2 and saved["time_budget"] is None
+    assert run(tmp_path, "budgeted").iter == plan_iterations(6, fake_costs["value"], 2, 2, 1, "6s")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
+from train_hooks import InterruptAt, RecordLoss
 from visualdl import LogReader
 
 from paddlefcn import PaddleFCNError, load_config
@@ -19,26 +20,9 @@ from paddlefcn.engine.builder import Builder
 from paddlefcn.engine.checkpoint import CheckpointManager
 from paddlefcn.engine.trainer import Hook, Trainer
 from paddlefcn.engine.training import train
-from paddlefcn.utils import io
+from paddlefcn.utils import files
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-class RecordLoss(Hook):
-    def __init__(self):
-        self.losses = []
-
-    def after_step(self, trainer):
-        self.losses.append(trainer.outputs.loss)
-
-
-class InterruptAt(Hook):
-    def __init__(self, iteration):
-        self.iteration = iteration
-
-    def after_step(self, trainer):
-        if trainer.iter == self.iteration:
-            raise KeyboardInterrupt
 
 
 def run(tmp_path, name, overrides=(), **kwargs):
@@ -214,8 +198,8 @@ def test_repairing_tolerates_another_rank_repairing_at_the_same_time(tmp_path, m
         real_replace(src, dst)  # the other rank's rename...
         raise FileNotFoundError(src)  # ...so this one finds its source gone
 
-    monkeypatch.setattr(io.os, "replace", another_rank_was_faster)
-    io.finish_interrupted_writes(tmp_path)
+    monkeypatch.setattr(files.os, "replace", another_rank_was_faster)
+    files.finish_interrupted_writes(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["best"]
     assert json.loads((tmp_path / "best" / "state.json").read_text())["iter"] == 40
 

@@ -6,13 +6,14 @@ import argparse
 import sys
 
 from paddlefcn.cli import EXIT_USER_ERROR, base_parser, int_at_least, load_experiment, run_tool
-from paddlefcn.data.check import check_config, format_report
+from paddlefcn.data.check import check_config, format_report, format_summary
 
 
 def main(args: argparse.Namespace) -> int:
     reports = check_config(load_experiment(args).cfg, tuple(args.splits), workers=args.workers)
     for report in reports:
         print(format_report(report, examples=args.examples))
+    print(format_summary(reports))
     if all(r.clean for r in reports):
         print("data OK")
         return 0
@@ -23,7 +24,9 @@ def main(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = base_parser(
         "Scan the datasets of a config for missing or corrupt files, size mismatches, label values out of "
-        "range and empty lists, and print class pixel frequencies."
+        "range and empty lists; explain how the labels are encoded (the dataset's table, label_map, a label_map "
+        "for values out of range, colours not in the palette); print class pixel frequencies, classes never "
+        "seen and the share of ignored pixels."
     )
     parser.add_argument("--splits", nargs="+", default=["train", "val"], help="data sections to check")
     parser.add_argument(

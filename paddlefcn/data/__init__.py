@@ -1,4 +1,5 @@
-"""Data: datasets (VOC, VOCAug, FileList, SyntheticShapes), joint transforms, readers and loaders."""
+"""Data: datasets (VOC, VOCAug, CamVid, Cityscapes, ADE20K, COCOStuff, FileList, SyntheticShapes), label encodings,
+joint transforms, readers and loaders."""
 
 from paddlefcn.data import datasets
 from paddlefcn.data.datasets import dataset_meta

@@ -37,6 +37,23 @@ class DataError(PaddleFCNError):
         self.kind = kind
 
 
+class UnknownColoursError(DataError):
+    """A colour label holding colours that are not in the dataset palette.
+
+    Attributes:
+        colours: Every such colour of the file, ``(r, g, b)``, most pixels first.
+    """
+
+    def __init__(self, path: str | os.PathLike, colours: list[tuple[int, int, int]]) -> None:
+        shown = ", ".join(str(c) for c in colours[:3]) + (f" and {len(colours) - 3} more" if len(colours) > 3 else "")
+        if len(colours) == 1:
+            detail = f"label colour {shown} is not in the dataset palette"
+        else:
+            detail = f"label colours {shown} are not in the dataset palette"
+        super().__init__(path, BAD_VALUE, detail)
+        self.colours = colours
+
+
 def _require_file(path: str | os.PathLike, what: str) -> None:
     if not os.path.isfile(path):
         raise DataError(path, MISSING, f"{what} file not found")
@@ -67,7 +84,8 @@ def read_label(
     ``ignore_index`` ((224, 224, 192) for 255) is ``ignore_index``.
 
     Raises:
-        DataError: The file is missing or corrupt, or a colour label has a colour not in the palette.
+        DataError: The file is missing or corrupt; ``UnknownColoursError`` when a colour label has colours not in the
+            palette.
     """
     _require_file(path, "label")
     try:
@@ -100,11 +118,11 @@ def _colours_to_indices(
     if 0 <= ignore_index < 256:
         table.setdefault(_code(voc_palette(256)[ignore_index]), ignore_index)
     codes = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
-    uniques, inverse = np.unique(codes, return_inverse=True)
-    unknown = [int(c) for c in uniques if int(c) not in table]
+    uniques, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
+    unknown = [(int(n), int(c)) for c, n in zip(uniques, counts) if int(c) not in table]
     if unknown:
-        colour = (unknown[0] >> 16, (unknown[0] >> 8) & 255, unknown[0] & 255)
-        raise DataError(path, BAD_VALUE, f"label colour {colour} is not in the dataset palette")
+        unknown.sort(key=lambda item: -item[0])
+        raise UnknownColoursError(path, [(c >> 16, (c >> 8) & 255, c & 255) for _, c in unknown])
     lookup = np.array([table[int(c)] for c in uniques], dtype=np.int64)
     return lookup[inverse.reshape(codes.shape)]
 

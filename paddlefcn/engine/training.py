@@ -44,7 +44,8 @@ def train(
         cfg: A loaded config (``load_config``).
         save_dir: Run directory: ``config.yml``, ``train.log``, ``vdl/``, ``checkpoints/``, ``best/``.
         resume: ``None``, ``"auto"`` (latest checkpoint in ``save_dir``, if any) or a checkpoint directory.
-        iters: Iterations to train; default ``train.iters``.
+        iters: Iterations to train; default ``train.iters``. Given without ``time_budget``, it also turns off the
+            config's ``train.time_budget``.
         time_budget: Wall-clock budget (``"25m"``) from which the run fixes ``iters``; default ``train.time_budget``.
         amp: Mixed precision (float16 with loss scaling on GPU, bfloat16 on CPU); default ``train.amp``.
         seed: Seed of initialisation, shuffling and augmentation; default ``train.seed``.
@@ -59,6 +60,8 @@ def train(
     gpu = on_gpu()
     save_dir = Path(save_dir)
     rank0 = dist.get_rank() == 0
+    if iters is not None and time_budget is None and (cfg.get("train") or {}).get("time_budget") is not None:
+        cfg = {**cfg, "train": {**cfg["train"], "time_budget": None}}  # a count asked for replaces the recipe's budget
     settings = TrainSettings.of(cfg, iters=iters, time_budget=time_budget, amp=amp, seed=seed)
     manager = CheckpointManager(save_dir, settings.keep_checkpoints)
     manager.repair()  # what a crashed earlier run left half-written

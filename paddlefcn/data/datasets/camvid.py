@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from paddlefcn.data.datasets.base import SegDataset, read_numbered_list
 from paddlefcn.data.io import BAD_LIST, MISSING, DataError
@@ -39,6 +39,7 @@ class CamVid(SegDataset):
         sequences: Keep only frames of these video sequences (file-name prefixes such as ``0006R0``), e.g. to
             hold a sequence out while tuning; default all.
         transforms: Applied to every sample.
+        label_map: Label value -> class or ignore value, e.g. ``{255: 1}``; other values stay (docs/data.md).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class CamVid(SegDataset):
         split: str = "train",
         sequences: Optional[Sequence[str]] = None,
         transforms: Optional[Compose] = None,
+        label_map: Optional[Mapping[int, int]] = None,
     ) -> None:
         root = Path(root)
         parts = COMBINED_SPLITS.get(split, (split,))
@@ -56,7 +58,7 @@ class CamVid(SegDataset):
         source = str(root / f"{split}.txt")
         if sequences is not None:
             samples = _only_sequences(samples, sequences, source)
-        super().__init__(samples, self.describe({}), transforms, source)
+        super().__init__(samples, self.describe({}), transforms, source, label_map)
         self.root = str(root)
         self.split = split
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from paddlefcn.data.datasets.base import SegDataset, read_list
 from paddlefcn.data.meta import IGNORE_INDEX, DatasetMeta, make_meta
@@ -28,6 +28,7 @@ class FileList(SegDataset):
         palette: Optional ``[r, g, b]`` per class (default: the VOC colour map).
         ignore_index: Label value that is not scored.
         transforms: Applied to every sample.
+        label_map: Label value -> class or ignore value, e.g. ``{255: 1}``; other values stay (docs/data.md).
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class FileList(SegDataset):
         palette: Optional[Sequence[Sequence[int]]] = None,
         ignore_index: int = IGNORE_INDEX,
         transforms: Optional[Compose] = None,
+        label_map: Optional[Mapping[int, int]] = None,
     ) -> None:
         root = Path(root)
         list_path = Path(file_list)
@@ -48,7 +50,7 @@ class FileList(SegDataset):
             {"num_classes": num_classes, "class_names": class_names, "palette": palette, "ignore_index": ignore_index}
         )
         samples = [(str(root / image), str(root / label)) for image, label in read_list(list_path, 2)]
-        super().__init__(samples, meta, transforms, str(list_path))
+        super().__init__(samples, meta, transforms, str(list_path), label_map)
         self.root = str(root)
 
     @classmethod

@@ -21,7 +21,7 @@ import tempfile
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Mapping, Optional
 
 import cv2
 import numpy as np
@@ -180,6 +180,7 @@ class SyntheticShapes(SegDataset):
         size: Image side in pixels.
         seed: Base seed; the same seed, split and sizes give identical files.
         transforms: Applied to every sample.
+        label_map: Label value -> class or ignore value, e.g. ``{255: 1}``; other values stay (docs/data.md).
     """
 
     def __init__(
@@ -190,6 +191,7 @@ class SyntheticShapes(SegDataset):
         size: int = 96,
         seed: int = 0,
         transforms: Optional[Compose] = None,
+        label_map: Optional[Mapping[int, int]] = None,
     ) -> None:
         for key, value, low in (("num_images", num_images, 1), ("size", size, 32), ("seed", seed, 0)):
             check_int(value, f"SyntheticShapes: {key}", minimum=low, error=PaddleFCNError)
@@ -200,7 +202,8 @@ class SyntheticShapes(SegDataset):
             if not tree.is_dir():
                 _generate_split(tree, params, names)
         samples = [(str(tree / "JPEGImages" / f"{n}.jpg"), str(tree / "SegmentationClass" / f"{n}.png")) for n in names]
-        super().__init__(samples, self.describe({}), transforms, str(tree / SPLIT_DIR / f"{split}.txt"))
+        source = str(tree / SPLIT_DIR / f"{split}.txt")
+        super().__init__(samples, self.describe({}), transforms, source, label_map)
         self.root = str(tree)
         self.split = split
 

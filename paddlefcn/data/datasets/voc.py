@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 from paddlefcn.data.datasets.base import SegDataset, read_list
 from paddlefcn.data.io import MISSING, DataError
@@ -29,11 +29,18 @@ class VOC(SegDataset):
         root: The ``VOC2012`` directory.
         split: ``train``, ``val``, ``trainval`` (any list name in ``ImageSets/Segmentation``).
         transforms: Applied to every sample.
+        label_map: Label value -> class or ignore value, e.g. ``{255: 1}``; other values stay (docs/data.md).
     """
 
     label_dir = "SegmentationClass"
 
-    def __init__(self, root: str | os.PathLike, split: str = "train", transforms: Optional[Compose] = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str = "train",
+        transforms: Optional[Compose] = None,
+        label_map: Optional[Mapping[int, int]] = None,
+    ) -> None:
         root = Path(root)
         list_path = root / SPLIT_DIR / f"{split}.txt"
         if not list_path.is_file():
@@ -44,7 +51,7 @@ class VOC(SegDataset):
             (str(root / "JPEGImages" / f"{name}.jpg"), str(root / self.label_dir / f"{name}.png"))
             for (name,) in read_list(list_path, 1)
         ]
-        super().__init__(samples, self.describe({}), transforms, str(list_path))
+        super().__init__(samples, self.describe({}), transforms, str(list_path), label_map)
         self.root = str(root)
         self.split = split
 
@@ -63,9 +70,16 @@ class VOCAug(VOC):
         root: The ``--out`` directory of ``tools/prepare_voc.py``.
         split: ``train_aug`` or ``val``.
         transforms: Applied to every sample.
+        label_map: Label value -> class or ignore value, e.g. ``{255: 1}``; other values stay (docs/data.md).
     """
 
     label_dir = "SegmentationClassAug"
 
-    def __init__(self, root: str | os.PathLike, split: str = "train_aug", transforms: Optional[Compose] = None) -> None:
-        super().__init__(root, split, transforms)
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str = "train_aug",
+        transforms: Optional[Compose] = None,
+        label_map: Optional[Mapping[int, int]] = None,
+    ) -> None:
+        super().__init__(root, split, transforms, label_map)
