@@ -13,9 +13,9 @@ import argparse
 import sys
 
 from paddlefcn.cli import base_parser, int_at_least, load_experiment, output_dir, run_tool
-from paddlefcn.deploy import FORMATS, OUTPUT_OPS
+from paddlefcn.deploy import FORMATS
 from paddlefcn.deploy.precision import PRECISIONS
-from paddlefcn.settings import ExportSettings
+from paddlefcn.settings import OUTPUT_OPS, ExportSettings
 
 DEFAULTS = ExportSettings()
 

@@ -3,14 +3,13 @@
 
 from paddlefcn.data.io import list_images
 from paddlefcn.deploy.export import export_model
-from paddlefcn.deploy.manifest import DEPLOY_FILE, FORMATS, OUTPUT_OPS, DeployConfig, read_deploy_config
+from paddlefcn.deploy.manifest import DEPLOY_FILE, FORMATS, DeployConfig, read_deploy_config
 from paddlefcn.deploy.precision import PRECISIONS
 from paddlefcn.deploy.predictor import Predictor, predict_files
 
 __all__ = [
     "DEPLOY_FILE",
     "FORMATS",
-    "OUTPUT_OPS",
     "PRECISIONS",
     "DeployConfig",
     "Predictor",

@@ -19,7 +19,6 @@ import paddle.nn.functional as F
 from paddle import nn
 from paddle.static import InputSpec
 
-from paddlefcn.checks import is_int
 from paddlefcn.data import build_dataset, build_transforms, dataset_meta
 from paddlefcn.data.meta import DatasetMeta, make_meta
 from paddlefcn.deploy.accuracy import measure_cost, require_within
@@ -29,7 +28,6 @@ from paddlefcn.deploy.manifest import (
     INPUT_NAME,
     DeployConfig,
     check_format,
-    check_output_op,
     write_deploy_config,
 )
 from paddlefcn.deploy.onnx_export import convert_to_onnx, require_onnx_packages
@@ -52,11 +50,10 @@ from paddlefcn.deploy.quantize import (
 from paddlefcn.engine.builder import Builder
 from paddlefcn.errors import ConfigError, PaddleFCNError
 from paddlefcn.registry import TRANSFORMS
-from paddlefcn.settings import ExportSettings
+from paddlefcn.settings import ExportSettings, output_op_check
 from paddlefcn.utils.env import on_gpu
 from paddlefcn.version import __version__
 
-DYNAMIC_SHAPE = [-1, 3, -1, -1]
 # Dynamic dimensions of the self-check input: odd sizes, so the pad-to-32 and crop are exercised.
 CHECK_SHAPE = [1, 3, 97, 131]
 PREFIX = "model"
@@ -75,7 +72,7 @@ class InferenceModel(nn.Layer):
     def __init__(self, model: nn.Layer, output_op: str) -> None:
         super().__init__()
         self.model = model
-        self.output_op = check_output_op(output_op)
+        self.output_op = output_op_check(output_op, "output_op")
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         logits = self.model(x)
@@ -246,19 +243,6 @@ def reduce_precision(
     cost = measure_cost(reference, predictor, check_set, indices, precision)
     require_within(cost, limit)
     return dataclasses.replace(reduced, accuracy=cost.as_dict())
-
-
-def check_input_shape(shape: Sequence[int]) -> list[int]:
-    """``shape`` as ``[N, 3, H, W]`` integers with ``-1`` for dynamic dimensions; raises on anything else."""
-    values = list(shape) if isinstance(shape, (list, tuple)) else None
-    if (
-        values is None
-        or len(values) != 4
-        or not all(is_int(v) and (v == -1 or v > 0) for v in values)
-        or values[1] != 3
-    ):
-        raise PaddleFCNError(f"input shape must be N 3 H W with -1 for a dynamic dimension, got {shape!r}")
-    return values
 
 
 def deploy_transforms(cfg: dict, resize: Optional[Sequence[int]] = None) -> list[dict]:

@@ -40,12 +40,12 @@ from paddlefcn.checks import check_int, is_int
 from paddlefcn.config import dump_yaml, parse_yaml
 from paddlefcn.deploy.precision import check_backend, check_precision
 from paddlefcn.errors import PaddleFCNError
+from paddlefcn.settings import output_op_check
 from paddlefcn.utils.files import atomic_write_text
 
 DEPLOY_FILE = "deploy.yaml"
 INPUT_NAME = "x"  # the graph input of every export
 FORMATS = ("paddle", "onnx")
-OUTPUT_OPS = ("argmax", "softmax", "none")
 # The files each format needs, by role.
 FORMAT_FILES = {"paddle": ("model", "params"), "onnx": ("model",)}
 # Absent from older exports (which are fp32); calibration, quantization and accuracy are null for fp32.
@@ -108,13 +108,6 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def check_output_op(op: str) -> str:
-    """Returns ``op`` if it is a known output op, else raises naming the known ones."""
-    if op not in OUTPUT_OPS:
-        raise PaddleFCNError(f"unknown output op '{op}' (known: {', '.join(OUTPUT_OPS)})")
-    return op
-
-
 def write_deploy_config(model_dir: str | os.PathLike, deploy: DeployConfig) -> Path:
     """Writes ``deploy.yaml`` into ``model_dir`` atomically and returns its path."""
     path = Path(model_dir) / DEPLOY_FILE
@@ -153,7 +146,7 @@ def read_deploy_config(model_dir: str | os.PathLike) -> DeployConfig:
 def _check(deploy: DeployConfig, root: Path, path: Path) -> None:
     try:
         check_format(deploy.format)
-        check_output_op(deploy.output_op)
+        output_op_check(deploy.output_op, "output_op")
         check_precision(deploy.precision)
     except PaddleFCNError as err:
         raise PaddleFCNError(f"{path}: {err}") from None
