@@ -140,10 +140,10 @@ def test_bad_size_is_one_line_error(tmp_path):
         assert done.stderr.strip().splitlines()[-1].startswith(f"error: {flag} needs H W of at least 32")
 
 
-def test_benchmark_config_sets_size_batch_and_random_init():
+def test_benchmark_config_sets_size_batch_and_random_init_and_turns_a_time_budget_off():
     cfg = {
         "model": {"backbone": {"type": "ResNet34", "pretrained": "imagenet"}},
-        "train": {"batch_size": 8},
+        "train": {"batch_size": 8, "time_budget": "25m"},
         "lr": {"base": 0.01, "warmup_iters": 20},
         "data": {
             "train": {"transforms": [{"type": "RandomHorizontalFlip"}, {"type": "Normalize"}]},
@@ -152,6 +152,7 @@ def test_benchmark_config_sets_size_batch_and_random_init():
     }
     out = benchmark_config(cfg, 10, batch_size=4, size=[64, 96])
     assert out["model"]["backbone"]["pretrained"] is None and out["train"]["batch_size"] == 4
+    assert out["train"]["time_budget"] is None and cfg["train"]["time_budget"] == "25m"
     assert out["lr"] == {"base": 0.01, "warmup_iters": 1}  # shortened to a tenth of the 10 iterations timed
     assert benchmark_config(cfg, 21)["lr"]["warmup_iters"] == 20
     resize = {"type": "Resize", "size": [64, 96]}

@@ -40,11 +40,14 @@ def run_dir(out_dir: str | os.PathLike, variant: Variant, seed: int) -> Path:
 
 
 def variant_config(variant: Variant, overrides: Sequence[str] = (), iters: Optional[int] = None) -> dict:
-    """The variant's config with ``-o`` overrides and ``train.iters`` applied."""
+    """The variant's config with ``-o`` overrides and ``train.iters`` applied (``--iters`` turns a budget off)."""
     cfg = load_config(variant.config, overrides)
     if iters is not None:
         check_int(iters, "--iters", error=PaddleFCNError)
-        cfg.setdefault("train", {})["iters"] = iters
+        train = cfg.setdefault("train", {})
+        train["iters"] = iters
+        if train.get("time_budget") is not None:
+            train["time_budget"] = None
     return cfg
 
 

@@ -16,12 +16,14 @@ def benchmark_config(
 ) -> dict:
     """A copy of ``cfg`` for timing ``total_iters`` training iterations.
 
-    The backbone starts from random weights and a learning-rate warm-up longer than the run is shortened to fit
-    (speed depends on neither, and nothing is downloaded); ``batch_size`` replaces ``train.batch_size``;
+    The backbone starts from random weights, a learning-rate warm-up longer than the run is shortened to fit
+    (speed depends on neither, and nothing is downloaded) and a recipe's ``train.time_budget`` is turned off (the
+    benchmark times its own count); ``batch_size`` replaces ``train.batch_size``;
     ``size`` (``[H, W]``) makes every training and val input that size, by a ``Resize`` placed before ``Normalize``.
     """
     cfg = copy.deepcopy(cfg)
     require(cfg, "model.backbone")["pretrained"] = None
+    cfg.setdefault("train", {})["time_budget"] = None
     shortened = fit_warmup(cfg.get("lr"), total_iters)
     if shortened is not None:
         logging.getLogger("paddlefcn").info("benchmark: %s", shortened)
