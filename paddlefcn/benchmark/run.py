@@ -114,13 +114,16 @@ def run_benchmark(cfg: dict, options: BenchmarkOptions, work_dir: Optional[str |
     with scratch as directory:
         root = Path(directory)
         seed_everything(0)
-        model = Builder(cfg).model(options.weights).without_aux()
+        full = Builder(cfg).model(options.weights)
+        model = full.without_aux()
         if not options.latency_only:
             training = _training_speed(cfg, root, size, options)
             dygraph = dygraph_latency(model, first.astype("float32"), options.warmup, options.latency_runs)
         weights = Path(options.weights) if options.weights else root / "weights.pdparams"
         if not options.weights:
-            paddle.save(model.state_dict(), str(weights))
+            paddle.save(
+                full.state_dict(), str(weights)
+            )  # with any auxiliary heads: the export loads the config's model
         exports, unavailable = export_precisions(cfg, weights, root / "export", options.precisions)
         predictors = engine_predictors(exports, unavailable)
         rows = precision_latency(
