@@ -115,7 +115,7 @@ def test_int8_export_holds_only_the_quantized_model_and_records_how_it_was_made(
     assert raw["precision"] == "int8"
     assert raw["calibration"] == {"split": "train", "images": 6, "method": "minmax"}
     quantization = raw["quantization"]
-    assert quantization["format"] == "QDQ" and quantization["op_types"] == ["Conv"]
+    assert quantization["format"] == "QDQ" and quantization["op_types"] == ["Conv", "Relu", "MaxPool"]
     assert quantization["weights"] == "int8 per channel" and quantization["activations"] == "uint8"
     accuracy = raw["accuracy"]
     assert set(accuracy) == {"split", "images", "miou_fp32", "miou", "miou_drop", "mask_agreement"}

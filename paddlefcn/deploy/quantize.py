@@ -27,7 +27,7 @@ from paddlefcn.deploy.manifest import INPUT_NAME
 from paddlefcn.errors import PaddleFCNError
 
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
-OP_TYPES = ("Conv",)
+OP_TYPES = ("Conv", "Relu", "MaxPool")
 logger = logging.getLogger("paddlefcn.deploy")
 
 
