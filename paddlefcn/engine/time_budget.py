@@ -21,7 +21,7 @@ import paddle
 from paddle import nn
 
 from paddlefcn.engine.checkpoint import CheckpointManager
-from paddlefcn.engine.evaluator import PeriodicEvaluation
+from paddlefcn.engine.evaluator import PeriodicEvaluation, evaluate
 from paddlefcn.engine.trainer import Hook, Trainer
 from paddlefcn.errors import ConfigError
 from paddlefcn.settings import interval_steps
@@ -72,14 +72,16 @@ def measure_costs(
     weights = {key: value.clone() for key, value in model.state_dict().items()}
     generators = (paddle.get_rng_state(), np.random.get_state(), random.getstate())
     stamps = _StepClock()
-    start = clock()
     trainer = make_trainer(PROBE_WARMUP + PROBE_STEPS, [stamps])
     trainer.run()
-    step = (stamps.times[-1] - stamps.times[PROBE_WARMUP - 1]) / PROBE_STEPS if PROBE_STEPS else clock() - start
+    step = (stamps.times[-1] - stamps.times[PROBE_WARMUP - 1]) / PROBE_STEPS
     batches = len(evaluation.loader)
     shown = min(PROBE_VAL_BATCHES, batches)
+    meta = evaluation.meta
     begin = clock()
-    PeriodicEvaluation(itertools.islice(evaluation.loader, shown), evaluation.meta, 1, evaluation.options).run(model, 0)
+    evaluate(
+        model, itertools.islice(evaluation.loader, shown), meta.num_classes, meta.ignore_index, **evaluation.options
+    )
     evaluation_seconds = (clock() - begin) * batches / max(shown, 1)
     with tempfile.TemporaryDirectory(prefix="paddlefcn-budget-") as scratch:
         begin = clock()
